@@ -1,0 +1,213 @@
+"""Reverse-mode automatic differentiation: Function, the graph walk, no_grad, grad().
+
+A primitive is a subclass of Function with two methods side by side:
+
+    forward(*arrays)  -> array       on raw xp arrays (NumPy or CuPy), the fast part
+    backward(gy)      -> gradients   on Tensors, one per input (None where not needed)
+
+Because backward is written with Tensor operations, running it while the graph is being
+recorded (``create_graph=True``) builds a graph of the gradient itself: that is double
+backward, for free. Running it under ``no_grad`` (the default) records nothing, so the
+first-order backward pass costs no more than the arithmetic.
+
+The graph: a Tensor made by a primitive keeps that Function in ``_ctx``; the Function
+keeps its input Tensors. ``backward`` sorts the graph topologically (depth-first search)
+and walks it once in reverse, exactly as micrograd does, but on tensors.
+"""
+import weakref
+
+from minigen import backend
+from minigen.tensor import Tensor, ones_like, zeros_like
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode:
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False
+
+
+def no_grad():
+    """``with mg.no_grad():`` -- operations inside record no graph (inference, updates)."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    return _GradMode(True)
+
+
+class Function:
+    """A differentiable primitive. Subclasses define forward (arrays) and backward (Tensors).
+
+    Inside forward, ``self.xp`` is the array module (numpy or cupy) of the inputs.
+    Inside backward: ``self.inputs`` are the input Tensors, ``self.needs`` says which of
+    them want a gradient, and ``self.output`` is the output Tensor (held weakly, so the
+    graph has no reference cycles).
+    """
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, gy):
+        raise NotImplementedError
+
+    @property
+    def output(self):
+        return self._out()
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays; record the node when a gradient is wanted."""
+        fn = cls()
+        arrays = [t.data for t in inputs]
+        fn.xp = backend.array_module(arrays[0])
+        if len(arrays) > 1:
+            check_same_device(op_name(cls), inputs)
+        try:
+            out = fn.forward(*arrays, **params)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _op_error(cls, inputs, exc) from None
+        needs = tuple(t.requires_grad for t in inputs)
+        record = _grad_enabled and True in needs
+        result = Tensor._make(backend.as_array(out), record)
+        if record:
+            fn.inputs = inputs
+            fn.needs = needs
+            fn._out = weakref.ref(result)
+            result._ctx = fn
+        return result
+
+
+class OpError(ValueError):
+    """Bad input to an op: the message names the op and the shapes, dtypes and devices."""
+
+
+def describe(tensors):
+    """'(2, 3) float32 on cpu and (4,) float32 on cpu' -- for error messages."""
+    return " and ".join(f"{tuple(t.shape)} {t.dtype} on {t.device}" for t in tensors)
+
+
+def op_name(cls):
+    return getattr(cls, "name", cls.__name__.lower())
+
+
+def _op_error(cls, inputs, exc):
+    return OpError(f"{op_name(cls)}: {exc} (inputs: {describe(inputs)})")
+
+
+def check_same_device(name, inputs):
+    kind = type(inputs[0].data)
+    for t in inputs[1:]:
+        if type(t.data) is not kind:
+            raise backend.DeviceError(
+                f"{name}: inputs are on different devices: {describe(inputs)}; "
+                "move them with .to(device) first")
+
+
+def _topological_order(roots):
+    """Every tensor that needs a gradient and is reachable from ``roots``, inputs first.
+
+    Depth-first search, iterative (deep graphs would overflow Python's recursion): a node
+    is appended only after everything it was computed from has been appended.
+    """
+    order, visited = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in node._ctx.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=None):
+    """Propagate ``root_grads`` from ``roots`` to every leaf (or only to ``wanted``).
+
+    With ``wanted=None`` leaf gradients are accumulated into ``leaf.grad`` (backward()).
+    Otherwise the gradients of the ``wanted`` tensors are returned in a dict by id (grad()).
+    Unless ``retain_graph`` (default: ``create_graph``), the graph is freed on the way:
+    each node lets go of its inputs and saved arrays once its gradient has been passed on.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    found = {}
+    with _GradMode(create_graph):
+        for node in reversed(_topological_order(roots)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if wanted_ids is not None and id(node) in wanted_ids:
+                found[id(node)] = g
+            fn = node._ctx
+            if fn is None:
+                if wanted_ids is None:
+                    node.grad = g if node.grad is None else node.grad + g
+                continue
+            input_grads = fn.backward(g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, need, gx in zip(fn.inputs, fn.needs, input_grads):
+                if need and gx is not None:
+                    key = id(parent)
+                    grads[key] = grads[key] + gx if key in grads else gx
+            if not retain_graph:
+                node._ctx = None
+    return found
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    With ``create_graph=True`` the returned gradients are themselves differentiable:
+    ``mg.grad(mg.grad(y, x, create_graph=True)[0].sum(), x)`` is a second derivative.
+    Inputs that ``outputs`` do not depend on get a zero gradient.
+    """
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if grad_outputs is None:
+        for out in outputs:
+            _require_scalar(out, "grad")
+        grad_outputs = tuple(ones_like(out) for out in outputs)
+    else:
+        grad_outputs = tuple(g if isinstance(g, Tensor) else Tensor(g, dtype=out.dtype, device=out.device)
+                             for g, out in zip(_as_tuple(grad_outputs), outputs))
+    for t in inputs:
+        if not t.requires_grad:
+            raise ValueError(f"grad: an input of shape {t.shape} does not require grad")
+    found = backprop(outputs, grad_outputs, create_graph, retain_graph, wanted=inputs)
+    return tuple(found.get(id(t), zeros_like(t)) for t in inputs)
+
+
+def _require_scalar(t, where):
+    if t.data.size != 1:
+        raise ValueError(f"{where}: the output has shape {t.shape}; a gradient for a non-scalar "
+                         "output must be given explicitly (pass grad=... / grad_outputs=...)")
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)

@@ -1,0 +1,193 @@
+"""The one place that knows NumPy from CuPy.
+
+Every array a Tensor holds is either a ``numpy.ndarray`` (device ``"cpu"``) or a
+``cupy.ndarray`` (device ``"cuda:N"``). Ops never import either library: they ask a
+tensor for its ``xp`` (the array module that made its data) and call ``xp.exp``,
+``xp.matmul``... This file answers the few questions that need to know which is which:
+what device an array lives on, how to move it, how to scatter-add, and where random
+numbers come from. CuPy is imported lazily, the first time a cuda device is asked for.
+"""
+import os
+
+import numpy
+
+_cupy = None  # the cupy module once imported; see _import_cupy()
+_default_device = None  # set by set_default_device(); None means "read MINIGEN_DEVICE"
+_generators = {}  # device string -> random generator
+_seed = None  # the last manual_seed(), used to seed generators created afterwards
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine cannot provide, or devices were mixed."""
+
+
+def _import_cupy():
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as exc:
+            raise DeviceError(
+                "cuda: CuPy is not installed; install minigen[gpu] (see the README) "
+                "or use device='cpu'") from exc
+        _cupy = cupy
+    return _cupy
+
+
+def cuda_available():
+    """True when CuPy imports and sees at least one GPU. Never raises."""
+    try:
+        return _import_cupy().cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 -- any failure (no CuPy, no driver) means "no"
+        return False
+
+
+def normalize_device(device):
+    """'cpu' -> 'cpu'; 'cuda' -> 'cuda:0'; 'cuda:N' -> 'cuda:N'; None -> the default device."""
+    if device is None:
+        device = get_default_device()
+    device = str(device)
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        return "cuda:0"
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return device
+    raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'cuda:N'")
+
+
+def set_default_device(device):
+    """Make ``device`` the default for new tensors (overrides MINIGEN_DEVICE)."""
+    global _default_device
+    device = normalize_device(device)
+    if device != "cpu":
+        check_cuda(device)
+    _default_device = device
+
+
+def get_default_device():
+    if _default_device is not None:
+        return _default_device
+    return normalize_device(os.environ.get("MINIGEN_DEVICE", "cpu"))
+
+
+def check_cuda(device):
+    """Raise a one-line DeviceError unless ``device`` (a cuda:N string) can be used."""
+    if not cuda_available():
+        raise DeviceError(f"{device}: no CUDA GPU is available on this machine "
+                          "(CuPy missing or no device); use device='cpu'")
+    count = _cupy.cuda.runtime.getDeviceCount()
+    if int(device[5:]) >= count:
+        raise DeviceError(f"{device}: this machine has {count} GPU(s)")
+
+
+def xp_for(device):
+    """The array module for a device string."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return numpy
+    check_cuda(device)
+    return _cupy
+
+
+def array_module(array):
+    """numpy for a NumPy array, cupy for a CuPy array."""
+    if isinstance(array, numpy.ndarray):
+        return numpy
+    return _cupy
+
+
+def device_of(array):
+    if isinstance(array, numpy.ndarray):
+        return "cpu"
+    return f"cuda:{array.device.id}"
+
+
+def is_array(obj):
+    """True for a NumPy or CuPy ndarray."""
+    return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+def as_array(obj):
+    """NumPy returns scalars (numpy.float32) from reductions on 0-d arrays; make them arrays."""
+    if isinstance(obj, numpy.generic):
+        return numpy.asarray(obj)
+    return obj
+
+
+def to_device(array, device):
+    """Copy ``array`` (NumPy, CuPy or array-like) to ``device``; no copy when already there."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return to_host(array)
+    cupy = xp_for(device)
+    with cupy.cuda.Device(int(device[5:])):
+        return cupy.asarray(array)
+
+
+def to_host(array):
+    """A numpy.ndarray holding ``array``'s values (copied from the GPU when needed)."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.asnumpy(array)
+    return numpy.asarray(array)
+
+
+def device_context(device):
+    """A context manager that makes ``device`` current (a no-op for the CPU)."""
+    if device == "cpu":
+        return _NullContext()
+    return _import_cupy().cuda.Device(int(device[5:]))
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def is_floating(dtype):
+    return numpy.dtype(dtype).kind == "f"
+
+
+def dtype(name):
+    """numpy.dtype(name); CuPy uses NumPy's dtype objects too."""
+    return numpy.dtype(name)
+
+
+def scatter_add(target, index, values):
+    """target[index] += values, adding every value even when ``index`` repeats a position."""
+    array_module(target).add.at(target, index, values)
+
+
+def synchronize(device):
+    """Wait for the GPU to finish queued work (a no-op on the CPU); used before reading clocks."""
+    if device != "cpu":
+        _cupy.cuda.Device(int(device[5:])).synchronize()
+
+
+def manual_seed(seed):
+    """Seed the generator of every device (those made later too)."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def generator(device):
+    """The random generator for ``device``: numpy.random.Generator or cupy.random.Generator."""
+    gen = _generators.get(device)
+    if gen is None:
+        xp = xp_for(device)
+        if xp is numpy:
+            gen = numpy.random.default_rng(_seed)
+        else:
+            with device_context(device):
+                gen = xp.random.default_rng(_seed)
+        _generators[device] = gen
+    return gen
+
+
+def fixed_normal(shape, seed):
+    """Standard normal values on the host from a private generator (not the global one)."""
+    return numpy.random.default_rng(seed).standard_normal(shape)

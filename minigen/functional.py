@@ -1,0 +1,203 @@
+"""Composite functions, built from the primitives in minigen.ops.
+
+Each is a few lines of tensor algebra, so its gradient (and second derivative) comes from
+the primitives' backward methods; nothing here has a backward of its own. Where a fused
+primitive is used instead (softmax, logsumexp, softplus), its docstring in ops/ says why.
+"""
+import math
+
+from minigen import backend, ops
+from minigen.autograd import OpError, describe
+from minigen.ops import logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
+from minigen.ops.conv import output_size
+from minigen.ops.linalg import _mT
+from minigen.tensor import Tensor
+
+__all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+           "log_softmax", "logsumexp", "linear", "conv2d", "conv_transpose2d", "max_pool2d",
+           "avg_pool2d", "embedding", "dropout", "layer_norm", "pad", "cross_entropy",
+           "binary_cross_entropy_with_logits", "mse_loss", "scaled_dot_product_attention"]
+
+
+# ----- activations -----
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise."""
+    return ops.where(x.data > 0, x, x * negative_slope)
+
+
+def gelu(x):
+    """The tanh approximation used by GPT-2: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return x * sigmoid(x)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x): log-probabilities, stable for logits of any size."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+# ----- layers as functions -----
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight (out, in) as in PyTorch.  x (..., in) -> (..., out)."""
+    if weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise OpError(f"linear: x has shape {x.shape} but weight (out, in) has shape {weight.shape}; "
+                      f"x's last dim must equal in = {weight.shape[-1]}")
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def _check_image(name, x, w, channel_axis):
+    if x.ndim != 4 or w.ndim != 4:
+        raise OpError(f"{name}: x must be (N, C, H, W) and the weight 4-D; got {describe((x, w))}")
+    if x.shape[1] != w.shape[channel_axis]:
+        raise OpError(f"{name}: x has {x.shape[1]} channels but the weight {w.shape} expects "
+                      f"{w.shape[channel_axis]} (x {x.shape})")
+
+
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """x (N, C, H, W), w (C_out, C, kh, kw), b (C_out,) -> (N, C_out, OH, OW).
+
+    Windows become rows (im2col) and the convolution is one matrix product:
+    (N*OH*OW, C*kh*kw) @ (C*kh*kw, C_out).
+    """
+    _check_image("conv2d", x, w, channel_axis=1)
+    c_out, c_in, kh, kw = w.shape
+    if x.shape[2] + 2 * padding < kh or x.shape[3] + 2 * padding < kw:
+        raise OpError(f"conv2d: kernel {(kh, kw)} is larger than the padded input {x.shape}, padding {padding}")
+    if padding:
+        x = pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n = x.shape[0]
+    cols = ops.im2col(x, kh, kw, stride)                               # (N, OH, OW, C, kh, kw)
+    oh, ow = cols.shape[1:3]
+    out = cols.reshape(n * oh * ow, c_in * kh * kw) @ w.reshape(c_out, c_in * kh * kw).T
+    if b is not None:
+        out = out + b                                                  # (N*OH*OW, C_out)
+    return out.reshape(n, oh, ow, c_out).transpose(0, 3, 1, 2)
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0):
+    """x (N, C_in, H, W), w (C_in, C_out, kh, kw) -> (N, C_out, (H-1)*stride - 2*padding + kh, ...).
+
+    The adjoint of conv2d: each input pixel paints a kh x kw patch, weighted by w,
+    into the output (a product, then col2im), and ``padding`` is cropped off.
+    """
+    _check_image("conv_transpose2d", x, w, channel_axis=0)
+    n, c_in, h, wd = x.shape
+    c_out, kh, kw = w.shape[1:]
+    hp, wp = (h - 1) * stride + kh, (wd - 1) * stride + kw
+    if hp <= 2 * padding or wp <= 2 * padding:
+        raise OpError(f"conv_transpose2d: padding {padding} crops away the whole output ({hp}x{wp})")
+    rows = x.transpose(0, 2, 3, 1).reshape(n * h * wd, c_in)
+    cols = (rows @ w.reshape(c_in, c_out * kh * kw)).reshape(n, h, wd, c_out, kh, kw)
+    out = ops.col2im(cols, (n, c_out, hp, wp), kh, kw, stride)
+    if padding:
+        out = out[:, :, padding:hp - padding, padding:wp - padding]
+    return out if b is None else out + b.reshape(1, c_out, 1, 1)
+
+
+def _pool(name, reduce, x, kernel_size, stride):
+    if x.ndim != 4:
+        raise OpError(f"{name}: x must be (N, C, H, W), got shape {x.shape}")
+    stride = kernel_size if stride is None else stride
+    if output_size(x.shape[2], kernel_size, stride) < 1 or output_size(x.shape[3], kernel_size, stride) < 1:
+        raise OpError(f"{name}: kernel {kernel_size} is larger than the input {x.shape}")
+    cols = ops.im2col(x, kernel_size, kernel_size, stride)             # (N, OH, OW, C, k, k)
+    return reduce(cols, axis=(4, 5)).transpose(0, 3, 1, 2)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """The max of each kernel_size window (stride defaults to kernel_size)."""
+    return _pool("max_pool2d", ops.max, x, kernel_size, stride)
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """The mean of each kernel_size window (stride defaults to kernel_size)."""
+    return _pool("avg_pool2d", ops.mean, x, kernel_size, stride)
+
+
+def _class_indices(name, indices, count, like):
+    """Integer indices as an array on like's device, checked to lie in [0, count).
+
+    Checked explicitly because CuPy wraps out-of-range indices around instead of raising.
+    """
+    array = indices.data if isinstance(indices, Tensor) else indices
+    array = backend.to_device(array, like.device)
+    if array.dtype.kind not in "iu":
+        raise OpError(f"{name}: indices must be integers, got {array.dtype} (shape {array.shape})")
+    if array.size and (int(array.min()) < 0 or int(array.max()) >= count):
+        raise OpError(f"{name}: indices must lie in [0, {count}), got min {int(array.min())}, "
+                      f"max {int(array.max())}")
+    return array
+
+
+def embedding(indices, weight):
+    """Rows of weight (num, dim) picked by integer indices (...) -> (..., dim)."""
+    return weight[_class_indices("embedding", indices, weight.shape[0], weight)]
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p)."""
+    if not 0 <= p <= 1:
+        raise OpError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    keep = backend.generator(x.device).random(x.shape, dtype=x.dtype) >= p
+    return x * Tensor._make(keep.astype(x.dtype) / (1 - p) if p < 1 else keep.astype(x.dtype), False)
+
+
+def layer_norm(x, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) over the last axis, then * weight + bias."""
+    mu = x.mean(axis=-1, keepdims=True)
+    y = (x - mu) / (x.var(axis=-1, keepdims=True) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+# ----- losses (mean over the batch) -----
+def cross_entropy(logits, targets):
+    """-mean_i log softmax(logits_i)[targets_i].  logits (N, C), targets (N,) integer classes."""
+    if logits.ndim != 2:
+        raise OpError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
+    targets = _class_indices("cross_entropy", targets, logits.shape[1], logits)
+    if targets.shape != logits.shape[:1]:
+        raise OpError(f"cross_entropy: targets must have shape ({logits.shape[0]},), got {targets.shape}")
+    picked = log_softmax(logits, axis=1)[logits.xp.arange(logits.shape[0]), targets]
+    return -picked.mean()
+
+
+def binary_cross_entropy_with_logits(logits, targets):
+    """mean(-z log sigmoid(x) - (1 - z) log(1 - sigmoid(x))) = mean(softplus(x) - z x), stable."""
+    targets = ops.lift(targets, logits)
+    if targets.shape != logits.shape:
+        raise OpError(f"binary_cross_entropy_with_logits: logits and targets differ in shape: "
+                      f"{describe((logits, targets))}")
+    return (softplus(logits) - targets * logits).mean()
+
+
+def mse_loss(a, b):
+    """mean((a - b)^2)."""
+    b = ops.lift(b, a)
+    if a.shape != b.shape:
+        raise OpError(f"mse_loss: shapes differ: {describe((a, b))}")
+    diff = a - b
+    return (diff * diff).mean()
+
+
+def scaled_dot_product_attention(q, k, v, causal=False):
+    """softmax(q k^T / sqrt(d)) v.  q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv) -> (..., Tq, dv).
+
+    With ``causal``, query t attends only to keys 0..t (the upper triangle is masked out).
+    """
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise OpError(f"scaled_dot_product_attention: q, k, v do not fit: {describe((q, k, v))}")
+    scores = (q @ _mT(k)) * (1.0 / math.sqrt(q.shape[-1]))             # (..., Tq, Tk)
+    if causal:
+        tq, tk = scores.shape[-2:]
+        allowed = q.xp.tril(q.xp.ones((tq, tk), dtype=bool))
+        scores = ops.where(allowed, scores, -math.inf)
+    return softmax(scores, axis=-1) @ v

@@ -1,0 +1,177 @@
+"""Elementwise arithmetic with NumPy broadcasting.
+
+Broadcasting copies an input along some axes in the forward pass, so in the backward pass
+the gradient is summed back over those axes: ``sum_to(g, input.shape)``.
+"""
+from minigen import backend
+from minigen.autograd import Function, OpError, check_same_device, describe
+from minigen.ops.shape import sum_to
+from minigen.tensor import Tensor
+
+
+def lift(x, like):
+    """A Tensor for ``x``: Tensors pass through; numbers and arrays take ``like``'s device
+    (and, when floating, its dtype, so that ``t * 2.0`` stays float32)."""
+    if isinstance(x, Tensor):
+        return x
+    t = Tensor(x, device=like.device)
+    if t.dtype.kind in "fiub" and like.dtype.kind == "f" and not hasattr(x, "dtype"):
+        return Tensor._make(t.data.astype(like.dtype), False)
+    if t.dtype.kind == "f" and like.dtype.kind == "f":
+        return Tensor._make(t.data.astype(like.dtype, copy=False), False)
+    return t
+
+
+def binary(a, b, name):
+    """Lift both operands to Tensors; refuse to mix two different float dtypes silently."""
+    if not isinstance(a, Tensor):
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
+    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+        raise OpError(f"{name}: dtypes differ ({describe((a, b))}); convert one with .astype()")
+    return a, b
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        """d(a + b)/da = 1, d/db = 1; each summed back to its input's shape."""
+        a, b = self.inputs
+        return (sum_to(gy, a.shape) if self.needs[0] else None,
+                sum_to(gy, b.shape) if self.needs[1] else None)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        """d(a - b)/da = 1, d/db = -1."""
+        a, b = self.inputs
+        return (sum_to(gy, a.shape) if self.needs[0] else None,
+                sum_to(-gy, b.shape) if self.needs[1] else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        """d(a * b)/da = b, d/db = a."""
+        a, b = self.inputs
+        return (sum_to(gy * b, a.shape) if self.needs[0] else None,
+                sum_to(gy * a, b.shape) if self.needs[1] else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        """d(a / b)/da = 1 / b, d/db = -a / b**2 = -(a / b) / b."""
+        a, b = self.inputs
+        return (sum_to(gy / b, a.shape) if self.needs[0] else None,
+                sum_to(-gy * self.output / b, b.shape) if self.needs[1] else None)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, gy):
+        """d(a ** b)/da = b * a ** (b - 1), d/db = a ** b * log(a) (a > 0)."""
+        a, b = self.inputs
+        return (sum_to(gy * b * a ** (b - 1), a.shape) if self.needs[0] else None,
+                sum_to(gy * self.output * a.log(), b.shape) if self.needs[1] else None)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        """d(-x)/dx = -1."""
+        return -gy
+
+
+class Maximum(Function):
+    """Elementwise max (kind='maximum') or min (kind='minimum'); ties share the gradient."""
+
+    def forward(self, a, b, kind):
+        wins = (a > b) if kind == "maximum" else (a < b)
+        self.weight_a = wins.astype(a.dtype) + 0.5 * (a == b).astype(a.dtype)
+        return getattr(self.xp, kind)(a, b)
+
+    def backward(self, gy):
+        """d max(a, b)/da = [a > b] + [a == b] / 2, d/db = 1 - that (likewise for min)."""
+        a, b = self.inputs
+        w = Tensor._make(self.weight_a, False)
+        return (sum_to(gy * w, a.shape) if self.needs[0] else None,
+                sum_to(gy * (1 - w), b.shape) if self.needs[1] else None)
+
+
+class Where(Function):
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return self.xp.where(cond, a, b)
+
+    def backward(self, gy):
+        """d where(c, a, b)/da = [c], d/db = [not c]."""
+        a, b = self.inputs
+        zero = gy.xp.zeros((), gy.dtype)
+        return (sum_to(where(self.cond, gy, zero), a.shape) if self.needs[0] else None,
+                sum_to(where(self.cond, zero, gy), b.shape) if self.needs[1] else None)
+
+
+def add(a, b):
+    return Add.apply(*binary(a, b, "add"))
+
+
+def sub(a, b):
+    return Sub.apply(*binary(a, b, "sub"))
+
+
+def mul(a, b):
+    return Mul.apply(*binary(a, b, "mul"))
+
+
+def div(a, b):
+    return Div.apply(*binary(a, b, "div"))
+
+
+def pow(a, b):  # noqa: A001 -- the operator's name
+    return Pow.apply(*binary(a, b, "pow"))
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def maximum(a, b):
+    return Maximum.apply(*binary(a, b, "maximum"), kind="maximum")
+
+
+def minimum(a, b):
+    return Maximum.apply(*binary(a, b, "minimum"), kind="minimum")
+
+
+def where(cond, a, b):
+    """a where cond is true, else b (broadcasting all three); cond is not differentiated."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        a, b = binary(a, b, "where")
+    else:
+        raise TypeError("where: at least one of a, b must be a Tensor")
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    if not hasattr(cond, "dtype") or cond.dtype.kind != "b":
+        cond = a.xp.asarray(cond, dtype=bool)
+    return Where.apply(a, b, cond=cond)
+
+
+def compare(a, b, kind):
+    """A boolean Tensor (no gradient): kind is 'less', 'greater_equal', 'equal', ..."""
+    a, b = binary(a, b, kind)
+    check_same_device(kind, (a, b))
+    return Tensor._make(backend.as_array(getattr(a.xp, kind)(a.data, b.data)), False)

@@ -1,0 +1,142 @@
+"""Elementwise functions of one tensor. Where the derivative is a function of the output
+(exp, tanh, sigmoid, sqrt) backward reuses ``self.output`` instead of recomputing it."""
+from minigen import backend
+from minigen.autograd import Function
+from minigen.tensor import Tensor
+
+
+class Exp(Function):
+    def forward(self, x):
+        return self.xp.exp(x)
+
+    def backward(self, gy):
+        """d exp(x)/dx = exp(x) = y."""
+        return gy * self.output
+
+
+class Log(Function):
+    def forward(self, x):
+        return self.xp.log(x)
+
+    def backward(self, gy):
+        """d log(x)/dx = 1 / x."""
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        return self.xp.sqrt(x)
+
+    def backward(self, gy):
+        """d sqrt(x)/dx = 1 / (2 sqrt(x)) = 1 / (2 y)."""
+        return gy / (2 * self.output)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return self.xp.tanh(x)
+
+    def backward(self, gy):
+        """d tanh(x)/dx = 1 - tanh(x)**2 = 1 - y**2."""
+        y = self.output
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        z = self.xp.exp(-self.xp.abs(x))  # in (0, 1]: never overflows
+        return self.xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+    def backward(self, gy):
+        """d sigmoid(x)/dx = y (1 - y)."""
+        y = self.output
+        return gy * y * (1 - y)
+
+
+class Relu(Function):
+    def forward(self, x):
+        return self.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        """d relu(x)/dx = [x > 0] (0 at the kink)."""
+        return gy * Tensor._make(self.output.data > 0, False)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.sign = self.xp.sign(x)
+        return self.xp.abs(x)
+
+    def backward(self, gy):
+        """d |x|/dx = sign(x) (0 at the kink)."""
+        return gy * Tensor._make(self.sign, False)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), fused so that it is exact for |x| up to 1e4 and its gradient is
+    exactly sigmoid(x) everywhere (a composite with relu/abs would be wrong at x = 0)."""
+
+    def forward(self, x):
+        return self.xp.logaddexp(0, x)
+
+    def backward(self, gy):
+        """d softplus(x)/dx = sigmoid(x)."""
+        return gy * sigmoid(self.inputs[0])
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        """The gradient of a cast is the gradient cast back."""
+        return cast(gy, self.inputs[0].dtype)
+
+
+class ToDevice(Function):
+    def forward(self, x, device):
+        return backend.to_device(x, device)
+
+    def backward(self, gy):
+        """Moving is the identity: the gradient moves back."""
+        return to_device(gy, self.inputs[0].device)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def abs(x):  # noqa: A001 -- the method's name
+    return Abs.apply(x)
+
+
+def softplus(x):
+    return Softplus.apply(x)
+
+
+def cast(x, dtype):
+    return x if x.dtype == dtype else Cast.apply(x, dtype=dtype)
+
+
+def to_device(x, device):
+    return x if x.device == device else ToDevice.apply(x, device=device)
