@@ -191,3 +191,17 @@ def generator(device):
 def fixed_normal(shape, seed):
     """Standard normal values on the host from a private generator (not the global one)."""
     return numpy.random.default_rng(seed).standard_normal(shape)
+
+
+def get_rng_state(device):
+    """The generator state of ``device`` as JSON-able data (None for CuPy: not captured)."""
+    gen = generator(device)
+    if device == "cpu":
+        return gen.bit_generator.state
+    return None
+
+
+def set_rng_state(device, state):
+    gen = generator(device)
+    if device == "cpu":
+        gen.bit_generator.state = state

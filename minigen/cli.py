@@ -1,0 +1,138 @@
+"""The `minigen` command: train, sample, eval, tour (see DESIGN.md's command line)."""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from minigen import backend
+from minigen.models import FAMILIES, trainer_class
+from minigen.runs import Config, build, check_data, fill_defaults, open_run, train, write_run
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing: printed as a usage message, exit code 2."""
+
+
+def _device(name):
+    try:
+        device = backend.normalize_device(name)
+        if device != "cpu":
+            backend.check_cuda(device)
+        return device
+    except backend.DeviceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_train(args):
+    config = Config(family=args.family, data=args.data, model=args.model, loss=args.loss, steps=args.steps,
+                    batch_size=args.batch_size, lr=args.lr, device=_device(args.device), seed=args.seed,
+                    out=args.out or f"runs/{args.family}-{args.data.replace(':', '_').replace('/', '_')}")
+    try:
+        fill_defaults(config, trainer_class(config.family))
+        check_data(config, trainer_class(config.family))
+        trainer = build(config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    history, seconds = train(trainer, quiet=args.quiet)
+    metrics = write_run(trainer, history, seconds, config.out)
+    if not args.quiet:
+        print(f"trained {config.family} ({config.model}) on {config.data} for {config.steps} steps "
+              f"in {seconds:.1f} s -> {config.out}")
+    print(json.dumps(metrics))
+
+
+def cmd_eval(args):
+    trainer = _open(args.dir, args.device)
+    metrics = trainer.evaluate()
+    path = Path(args.dir) / "metrics.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**previous, **metrics}, indent=2))
+    print(json.dumps(metrics))
+
+
+def cmd_sample(args):
+    trainer = _open(args.dir, args.device)
+    options = {k: v for k, v in (("sampler", args.sampler), ("temperature", args.temperature)) if v is not None}
+    try:
+        samples = trainer.sample(args.n, args.seed, **options)
+    except NotImplementedError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".txt":
+        out.write_text("".join(f"{s}\n" for s in samples))
+    elif out.suffix == ".npy":
+        import numpy as np
+        np.save(out, np.asarray(samples, dtype=np.float32))
+    else:
+        raise UsageError(f"sample: --out must end in .npy (arrays) or .txt (text), got {out.name}")
+    print(f"wrote {len(samples)} samples to {out}")
+
+
+def cmd_tour(args):
+    from minigen.tour import run_tour
+    run_tour(device=_device(args.device), quick=args.quick, out=args.out, quiet=args.quiet)
+
+
+def _open(path, device):
+    try:
+        return open_run(path, device=None if device is None else _device(device))
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="minigen", description="Generative AI from scratch.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and write a run folder")
+    t.add_argument("family", choices=sorted(FAMILIES))
+    t.add_argument("--data", required=True,
+                   help="8gaussians | swissroll | digits | digits-binary | names | surnames | idx:PATH")
+    t.add_argument("--model", help="architecture (the family's default if omitted)")
+    t.add_argument("--loss", help="objective variant (the family's default if omitted)")
+    t.add_argument("--steps", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("dir")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device")
+    s.add_argument("--sampler", choices=["ddpm", "ddim"])
+    s.add_argument("--temperature", type=float)
+    s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text")
+    s.set_defaults(run=cmd_sample)
+
+    e = sub.add_parser("eval", help="test-split metrics of a trained run, as JSON")
+    e.add_argument("dir")
+    e.add_argument("--device")
+    e.set_defaults(run=cmd_eval)
+
+    r = sub.add_parser("tour", help="every family briefly: a gallery and a table")
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--quick", action="store_true", help="a few steps each (for CI)")
+    r.add_argument("--out", default="tour")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(run=cmd_tour)
+    return p
+
+
+def main(argv=None):
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        args.run(args)
+    except UsageError as exc:
+        p.error(str(exc).replace("\n", " "))  # prints usage and exits with code 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

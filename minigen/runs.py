@@ -1,0 +1,193 @@
+"""The run folder and the training loop every family shares.
+
+A family (classifier, gan, ...) is a Trainer subclass in minigen/models/ that says what
+its networks are, what one training step does, how to evaluate and how to sample. This
+file does the rest, the same way for all of them:
+
+    DIR/config.json      every setting of the run (defaults filled in)
+    DIR/checkpoint.npz   networks, optimizers, step and RNG state (mg.save: no pickle)
+    DIR/metrics.json     test-split metrics (written by train and by eval)
+    DIR/losses.png       the loss curves
+    DIR/samples.png      what the model makes (or, for the classifier, what it predicts)
+"""
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+import minigen as mg
+from minigen import backend
+from minigen.checkpoint import load, save
+from minigen.viz import save_loss_curves
+
+
+@dataclass
+class Config:
+    family: str
+    data: str
+    model: str = None
+    loss: str = None
+    steps: int = None
+    batch_size: int = None
+    lr: float = None
+    device: str = "cpu"
+    seed: int = 0
+    out: str = None
+    extra: dict = field(default_factory=dict)  # family-specific settings, all recorded
+
+    def to_json(self):
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(**json.loads(text))
+
+
+class Trainer:
+    """What a family provides. Subclasses set ``DEFAULTS`` and implement the methods below.
+
+    ``DEFAULTS``: {model name: {"steps": ..., "batch_size": ..., "lr": ..., "loss": ...}};
+    the first model is the default one.
+    """
+
+    DEFAULTS = {}
+    LOSSES = (None,)
+    DATA = ()  # the --data names it trains on ("idx:" for any idx:PATH)
+
+    def __init__(self, config, train, test):
+        self.config = config
+        self.train_data = train  # minigen.data.get_dataset(config.data, "train")
+        self.test_data = test    # ... "test"
+        self.modules = {}     # name -> nn.Module
+        self.optimizers = {}  # name -> optim.Optimizer
+        self.step_count = 0
+
+    def batches(self):
+        """An endless iterator of training batches."""
+        raise NotImplementedError
+
+    def train_step(self, batch):
+        """One update; returns {loss name: float} for the progress bar and losses.png."""
+        raise NotImplementedError
+
+    def evaluate(self):
+        """Test-split metrics, a dict of JSON-able numbers."""
+        raise NotImplementedError
+
+    def sample(self, n, seed, **options):
+        """n samples as a NumPy array (or a list of str for text)."""
+        raise NotImplementedError(f"{self.config.family}: this family has nothing to sample")
+
+    def save_figure(self, path):
+        """samples.png: what the model makes."""
+        raise NotImplementedError
+
+    # ----- state, shared by all families -----
+    def state_dict(self):
+        return {"modules": {k: m.state_dict() for k, m in self.modules.items()},
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "step": self.step_count,
+                "rng": backend.get_rng_state(self.config.device)}
+
+    def load_state_dict(self, state):
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            if k in state.get("optimizers", {}):
+                o.load_state_dict(state["optimizers"][k])
+        self.step_count = int(state["step"])
+        if state.get("rng") is not None:
+            backend.set_rng_state(self.config.device, state["rng"])
+
+    def eval_mode(self):
+        for m in self.modules.values():
+            m.eval()
+
+    def train_mode(self):
+        for m in self.modules.values():
+            m.train()
+
+
+def fill_defaults(config, trainer_cls):
+    """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS."""
+    models = list(trainer_cls.DEFAULTS)
+    if config.model is None:
+        config.model = models[0]
+    if config.model not in trainer_cls.DEFAULTS:
+        raise ValueError(f"{config.family}: unknown --model {config.model!r}; choose from {models}")
+    for key, value in trainer_cls.DEFAULTS[config.model].items():
+        if getattr(config, key, None) is None:
+            setattr(config, key, value)
+    if config.loss not in trainer_cls.LOSSES:
+        raise ValueError(f"{config.family}: unknown --loss {config.loss!r}; choose from "
+                         f"{[x for x in trainer_cls.LOSSES if x]}")
+    return config
+
+
+def check_data(config, trainer_cls):
+    """Refuse a dataset the family cannot train on, with the list of those it can."""
+    name = "idx:" if config.data.startswith("idx:") else config.data
+    if name not in trainer_cls.DATA:
+        raise ValueError(f"{config.family}: cannot train on --data {config.data!r}; "
+                         f"choose from {list(trainer_cls.DATA)}")
+
+
+def build(config):
+    """The family's Trainer for ``config``, on its train and test splits, seeded."""
+    from minigen.data import get_dataset
+    from minigen.models import trainer_class
+
+    mg.manual_seed(config.seed)
+    return trainer_class(config.family)(config, get_dataset(config.data, "train"),
+                                        get_dataset(config.data, "test"))
+
+
+def train(trainer, quiet=False):
+    """Run ``config.steps`` training steps from where the trainer is, with a progress bar."""
+    config = trainer.config
+    history = {}
+    batches = trainer.batches()
+    trainer.train_mode()
+    start = time.perf_counter()
+    bar = tqdm(range(trainer.step_count, config.steps), disable=quiet, desc=f"{config.family} {config.model}",
+               unit="step", leave=False, mininterval=0.5)
+    for _ in bar:
+        losses = trainer.train_step(next(batches))
+        trainer.step_count += 1
+        for name, value in losses.items():
+            history.setdefault(name, []).append(value)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=False)
+    bar.close()
+    trainer.eval_mode()
+    return history, time.perf_counter() - start
+
+
+def write_run(trainer, history, seconds, out):
+    """Write the run folder; returns the metrics."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(trainer.config.to_json())
+    save({"config": json.loads(trainer.config.to_json()), "state": trainer.state_dict()}, out / "checkpoint.npz")
+    metrics = dict(trainer.evaluate(), train_seconds=round(seconds, 2), steps=trainer.step_count)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if history:
+        save_loss_curves(history, out / "losses.png", title=f"{trainer.config.family} on {trainer.config.data}")
+    trainer.save_figure(out / "samples.png")
+    return metrics
+
+
+def open_run(path, device=None):
+    """Rebuild the trainer of a run folder from its checkpoint (optionally on another device)."""
+    path = Path(path)
+    if not (path / "checkpoint.npz").exists():
+        raise FileNotFoundError(f"{path}: no checkpoint.npz here; is this a `minigen train` --out folder?")
+    stored = load(path / "checkpoint.npz")
+    config = Config(**stored["config"])
+    if device is not None:
+        config.device = device
+    trainer = build(config)
+    trainer.load_state_dict(stored["state"])
+    trainer.eval_mode()
+    return trainer
