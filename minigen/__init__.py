@@ -1,7 +1,8 @@
 """minigen: generative AI from scratch, on a small autograd engine over NumPy or CuPy."""
-from minigen import functional
+from minigen import functional, nn, optim
 from minigen.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigen.backend import cuda_available, manual_seed, set_default_device
+from minigen.checkpoint import load, save
 from minigen.backend import dtype as _dtype
 from minigen.gradcheck import gradcheck, gradgradcheck
 from minigen.ops import concat, maximum, minimum, stack, where
@@ -15,5 +16,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "arange", "concat", "cuda_available", "enable_grad", "float32", "float64",
            "functional", "grad", "gradcheck", "gradgradcheck", "int64", "is_grad_enabled",
-           "manual_seed", "maximum", "minimum", "no_grad", "ones", "ones_like", "rand", "randn",
-           "set_default_device", "stack", "tensor", "where", "zeros", "zeros_like"]
+           "load", "manual_seed", "nn", "optim", "maximum", "minimum", "no_grad", "ones", "ones_like", "rand", "randn",
+           "save", "set_default_device", "stack", "tensor", "where", "zeros", "zeros_like"]
