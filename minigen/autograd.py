@@ -95,6 +95,14 @@ class OpError(ValueError):
     """Bad input to an op: the message names the op and the shapes, dtypes and devices."""
 
 
+class OpIndexError(OpError, IndexError):
+    """An index out of range: still an IndexError (iteration and ``except IndexError`` rely on it)."""
+
+
+class OpTypeError(OpError, TypeError):
+    """An argument of the wrong type: still a TypeError."""
+
+
 def describe(tensors):
     """'(2, 3) float32 on cpu and (4,) float32 on cpu' -- for error messages."""
     return " and ".join(f"{tuple(t.shape)} {t.dtype} on {t.device}" for t in tensors)
@@ -105,7 +113,9 @@ def op_name(cls):
 
 
 def _op_error(cls, inputs, exc):
-    return OpError(f"{op_name(cls)}: {exc} (inputs: {describe(inputs)})")
+    kind = (OpIndexError if isinstance(exc, IndexError) else
+            OpTypeError if isinstance(exc, TypeError) else OpError)
+    return kind(f"{op_name(cls)}: {exc} (inputs: {describe(inputs)})")
 
 
 def check_same_device(name, inputs):
@@ -115,6 +125,39 @@ def check_same_device(name, inputs):
             raise backend.DeviceError(
                 f"{name}: inputs are on different devices: {describe(inputs)}; "
                 "move them with .to(device) first")
+
+
+class _FreedGraph(Function):
+    """Stands in, in ``_ctx``, for a Function that an earlier backward() has let go of.
+
+    Without it a freed tensor would look like a leaf, and a second backward through it would
+    silently send no gradient to the tensors it was computed from.
+    """
+
+    inputs = ()
+    needs = ()
+
+    def backward(self, gy):
+        """No derivative is left to take: say so, loudly."""
+        raise RuntimeError("backward: part of this graph was already freed by an earlier backward(); "
+                           "pass retain_graph=True to the first call to go through it twice")
+
+
+_FREED = _FreedGraph()
+
+
+def _own(g, handed):
+    """``g`` as a leaf's gradient: copied when it is read-only (a broadcast view) or its memory
+    has already gone to another leaf or came from the caller, so that every leaf owns a
+    writable .grad that optimizers may update in place. Otherwise g itself (no copy)."""
+    if g.requires_grad:  # create_graph: the gradient is a node of a graph; keep it
+        return g
+    owner = g.data if g.data.base is None else g.data.base
+    if id(owner) in handed or not backend.writeable(g.data):
+        g = Tensor._make(g.data.copy(), False)
+        owner = g.data
+    handed.add(id(owner))
+    return g
 
 
 def _topological_order(roots):
@@ -154,6 +197,8 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
     grads = {}
     for root, g in zip(roots, root_grads):
         grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+    # memory already given to a leaf (or owned by the caller): never handed out twice
+    handed = {id(g.data if g.data.base is None else g.data.base) for g in root_grads}
     wanted_ids = None if wanted is None else {id(t) for t in wanted}
     found = {}
     with _GradMode(create_graph):
@@ -166,8 +211,10 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
             fn = node._ctx
             if fn is None:
                 if wanted_ids is None:
-                    node.grad = g if node.grad is None else node.grad + g
+                    node.grad = _own(g, handed) if node.grad is None else node.grad + g
                 continue
+            if fn is _FREED and wanted_ids is not None and id(node) in wanted_ids:
+                continue  # grad() asked for this tensor's gradient, not for what lies behind it
             input_grads = fn.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -176,7 +223,7 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
                     key = id(parent)
                     grads[key] = grads[key] + gx if key in grads else gx
             if not retain_graph:
-                node._ctx = None
+                node._ctx = _FREED
     return found
 
 

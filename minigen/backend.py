@@ -156,6 +156,14 @@ def dtype(name):
     return numpy.dtype(name)
 
 
+def writeable(array):
+    """False for an array that must not be updated in place: NumPy's read-only arrays, and
+    broadcast views (stride 0 along a side longer than 1), which CuPy does not flag."""
+    if not getattr(array.flags, "writeable", True):
+        return False
+    return all(stride != 0 or n <= 1 for stride, n in zip(array.strides, array.shape))
+
+
 def scatter_add(target, index, values):
     """target[index] += values, adding every value even when ``index`` repeats a position."""
     array_module(target).add.at(target, index, values)

@@ -2,13 +2,14 @@
 
 Each is a few lines of tensor algebra, so its gradient (and second derivative) comes from
 the primitives' backward methods; nothing here has a backward of its own. Where a fused
-primitive is used instead (softmax, logsumexp, softplus), its docstring in ops/ says why.
+primitive is used instead (softmax, log_softmax, logsumexp, softplus), its docstring in
+ops/ says why.
 """
 import math
 
 from minigen import backend, ops
 from minigen.autograd import OpError, describe
-from minigen.ops import logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
+from minigen.ops import log_softmax, logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
 from minigen.ops.conv import output_size
 from minigen.ops.linalg import _mT
 from minigen.tensor import Tensor
@@ -33,11 +34,6 @@ def gelu(x):
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
     return x * sigmoid(x)
-
-
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x): log-probabilities, stable for logits of any size."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
 
 
 # ----- layers as functions -----
@@ -146,7 +142,7 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0:
         return x
     keep = backend.generator(x.device).random(x.shape, dtype=x.dtype) >= p
-    return x * Tensor._make(keep.astype(x.dtype) / (1 - p) if p < 1 else keep.astype(x.dtype), False)
+    return x * Tensor._const(keep.astype(x.dtype) / (1 - p) if p < 1 else keep.astype(x.dtype))
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):

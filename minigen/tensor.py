@@ -8,7 +8,8 @@ class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
     ``data`` is the raw xp array, ``grad`` a Tensor (or None) filled by ``backward()``,
-    ``_ctx`` the Function that produced this tensor (None for leaves and constants).
+    ``_ctx`` the Function that produced this tensor (None for leaves and constants; a
+    stand-in that raises if used, once backward() has freed the graph).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
@@ -44,6 +45,15 @@ class Tensor:
         t._ctx = None
         return t
 
+    @classmethod
+    def _const(cls, array):
+        """Wrap an array an op computed for its backward (a mask, a weight) as a constant.
+
+        NumPy's arithmetic on 0-d arrays returns scalars (numpy.float64, numpy.bool_), not
+        arrays: those are made 0-d arrays again, so that a 0-d tensor's backward works too.
+        """
+        return cls._make(backend.as_array(array), False)
+
     # ----- what it is -----
     @property
     def shape(self):
@@ -72,6 +82,12 @@ class Tensor:
 
     def __len__(self):
         return len(self.data)
+
+    def __iter__(self):
+        """The sub-tensors along the first axis, t[0], t[1], ... (each differentiable)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
 
     def __repr__(self):
         body = repr(backend.to_host(self.data))

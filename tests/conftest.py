@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, settings
 
 import minigen as mg
 
+# function_scoped_fixture: the `device` fixture is a plain string, safe to share across examples.
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=_SUPPRESSED)
+settings.register_profile("dev", max_examples=40, deadline=None, suppress_health_check=_SUPPRESSED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]

@@ -11,25 +11,31 @@ from minigen.tensor import Tensor
 
 def lift(x, like):
     """A Tensor for ``x``: Tensors pass through; numbers and arrays take ``like``'s device
-    (and, when floating, its dtype, so that ``t * 2.0`` stays float32)."""
+    and, when ``like`` is floating, its dtype (so that ``t * 2.0`` stays float32, and
+    ``t64 * 0.1`` is rounded once, to float64, never through float32 on the way)."""
     if isinstance(x, Tensor):
         return x
-    t = Tensor(x, device=like.device)
-    if t.dtype.kind in "fiub" and like.dtype.kind == "f" and not hasattr(x, "dtype"):
-        return Tensor._make(t.data.astype(like.dtype), False)
-    if t.dtype.kind == "f" and like.dtype.kind == "f":
-        return Tensor._make(t.data.astype(like.dtype, copy=False), False)
-    return t
+    return Tensor(x, dtype=like.dtype if like.dtype.kind == "f" else None, device=like.device)
 
 
 def binary(a, b, name):
-    """Lift both operands to Tensors; refuse to mix two different float dtypes silently."""
+    """Lift both operands to Tensors; refuse to mix two different float dtypes silently.
+
+    An integer or boolean operand meeting a floating one takes its dtype (as in PyTorch):
+    NumPy would make int64 with float32 a float64, a silent upcast.
+    """
     if not isinstance(a, Tensor):
         a = lift(a, b)
     elif not isinstance(b, Tensor):
         b = lift(b, a)
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
-        raise OpError(f"{name}: dtypes differ ({describe((a, b))}); convert one with .astype()")
+    if a.dtype != b.dtype:
+        a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
+        if a_float and b_float:
+            raise OpError(f"{name}: dtypes differ ({describe((a, b))}); convert one with .astype()")
+        if a_float:
+            b = Tensor._make(b.data.astype(a.dtype), False)
+        elif b_float:
+            a = Tensor._make(a.data.astype(b.dtype), False)
     return a, b
 
 
@@ -108,7 +114,7 @@ class Maximum(Function):
     def backward(self, gy):
         """d max(a, b)/da = [a > b] + [a == b] / 2, d/db = 1 - that (likewise for min)."""
         a, b = self.inputs
-        w = Tensor._make(self.weight_a, False)
+        w = Tensor._const(self.weight_a)
         return (sum_to(gy * w, a.shape) if self.needs[0] else None,
                 sum_to(gy * (1 - w), b.shape) if self.needs[1] else None)
 

@@ -1,6 +1,6 @@
 """Reductions. Backward puts the reduced axes back (as size 1) and lets broadcasting
 spread the gradient over them."""
-from minigen.autograd import Function
+from minigen.autograd import Function, is_grad_enabled
 from minigen.ops.shape import broadcast_to, normalize_axes, reshape
 from minigen.tensor import Tensor
 
@@ -34,28 +34,58 @@ class Extremum(Function):
     def backward(self, gy):
         """d max(x)/dx_i = [x_i is the max] / (number of maxima)."""
         x = self.inputs[0]
-        return reshape(gy, _kept_shape(x.shape, self.axes)) * Tensor._make(self.weight, False)
+        return reshape(gy, _kept_shape(x.shape, self.axes)) * Tensor._const(self.weight)
 
 
 class LogSumExp(Function):
-    """log(sum(exp(x))), fused for stability: computed as m + log(sum(exp(x - m))), m = max(x)."""
+    """log(sum(exp(x))), fused for stability: computed as m + log(sum(exp(x - m))), m = max(x).
+
+    exp(x - m) and its sum are kept for backward: the gradient exp(x - lse(x)) recomputed from
+    the rounded output would be off by |x| * eps (5e-4 relative at x = 1e4 in float32)."""
 
     def forward(self, x, axes, keepdims):
         self.axes = axes
         m = x.max(axis=axes, keepdims=True)
         m = self.xp.where(self.xp.isfinite(m), m, 0)
-        out = self.xp.log(self.xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        self.e = self.xp.exp(x - m)
+        self.total = self.e.sum(axis=axes, keepdims=True)
+        out = self.xp.log(self.total) + m
         return out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
 
     def backward(self, gy):
         """d lse(x)/dx = exp(x - lse(x)) = softmax(x)."""
-        x = self.inputs[0]
-        kept = _kept_shape(x.shape, self.axes)
-        return reshape(gy, kept) * (x - reshape(self.output, kept)).exp()
+        kept = _kept_shape(self.inputs[0].shape, self.axes)
+        return reshape(gy, kept) * _softmax_for_backward(self)
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x) along axes, fused for accuracy and speed: (x - m) - log(sum(exp(x - m)))
+    is exact to a few ulps for logits of any size, where x - lse(x) would lose |x| * eps to
+    the rounding of lse(x); and it is one node instead of three."""
+
+    def forward(self, x, axes):
+        self.axes = axes
+        shifted = x - x.max(axis=axes, keepdims=True)
+        self.e = self.xp.exp(shifted)
+        self.total = self.e.sum(axis=axes, keepdims=True)
+        return shifted - self.xp.log(self.total)
+
+    def backward(self, gy):
+        """d log_softmax(x)/dx^T gy = gy - softmax(x) * sum(gy) along the axes."""
+        return gy - _softmax_for_backward(self) * gy.sum(axis=self.axes, keepdims=True)
+
+
+def _softmax_for_backward(fn):
+    """softmax(x) for a fused node that kept exp(x - m) and its sum: a constant for first-order
+    backward; when the backward is itself recorded (create_graph), a Softmax node of x, so
+    that its own derivative is known."""
+    if is_grad_enabled():
+        return Softmax.apply(fn.inputs[0], axis=fn.axes)
+    return Tensor._const(fn.e / fn.total)
 
 
 class Softmax(Function):
-    """exp(x) / sum(exp(x)) along one axis, fused for stability and speed."""
+    """exp(x) / sum(exp(x)) along one axis (or a tuple of axes), fused for stability and speed."""
 
     def forward(self, x, axis):
         self.axis = axis
@@ -106,3 +136,8 @@ def logsumexp(x, axis=None, keepdims=False):
 
 def softmax(x, axis=-1):
     return Softmax.apply(x, axis=normalize_axes(axis, x.ndim, "softmax")[0])
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``: log-probabilities, exact for logits of any size."""
+    return LogSoftmax.apply(x, axes=normalize_axes(axis, x.ndim, "log_softmax"))

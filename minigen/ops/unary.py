@@ -59,7 +59,7 @@ class Relu(Function):
 
     def backward(self, gy):
         """d relu(x)/dx = [x > 0] (0 at the kink)."""
-        return gy * Tensor._make(self.output.data > 0, False)
+        return gy * Tensor._const(self.output.data > 0)
 
 
 class Abs(Function):
@@ -69,7 +69,7 @@ class Abs(Function):
 
     def backward(self, gy):
         """d |x|/dx = sign(x) (0 at the kink)."""
-        return gy * Tensor._make(self.sign, False)
+        return gy * Tensor._const(self.sign)
 
 
 class Softplus(Function):
