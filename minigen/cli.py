@@ -10,17 +10,27 @@ from minigen.runs import Config, build, check_data, fill_defaults, open_run, tra
 
 
 class UsageError(Exception):
-    """Bad arguments found after parsing: printed as a usage message, exit code 2."""
+    """Bad arguments found after parsing: printed as a usage message, exit code 2.
+
+    ``usage=False`` for a problem with the machine rather than the arguments (no GPU): then the
+    message alone, one line."""
+
+    def __init__(self, message, usage=True):
+        super().__init__(message)
+        self.usage = usage
 
 
 def _device(name):
     try:
         device = backend.normalize_device(name)
-        if device != "cpu":
-            backend.check_cuda(device)
-        return device
     except backend.DeviceError as exc:
         raise UsageError(str(exc)) from None
+    if device != "cpu":
+        try:
+            backend.check_cuda(device)
+        except backend.DeviceError as exc:
+            raise UsageError(f"--device {name}: {exc}", usage=False) from None
+    return device
 
 
 def cmd_train(args):
@@ -31,8 +41,11 @@ def cmd_train(args):
         fill_defaults(config, trainer_class(config.family))
         check_data(config, trainer_class(config.family))
         trainer = build(config)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # bad settings, or data files missing / malformed (idx:PATH)
         raise UsageError(str(exc)) from None
+    if config.batch_size and config.batch_size > len(trainer.train_data):
+        raise UsageError(f"--batch-size {config.batch_size} is larger than the {len(trainer.train_data)} "
+                         f"training examples of {config.data}")
     history, seconds = train(trainer, quiet=args.quiet)
     metrics = write_run(trainer, history, seconds, config.out)
     if not args.quiet:
@@ -77,8 +90,26 @@ def cmd_tour(args):
 def _open(path, device):
     try:
         return open_run(path, device=None if device is None else _device(device))
-    except FileNotFoundError as exc:
+    except (ValueError, OSError) as exc:  # no run folder, a damaged checkpoint, data gone
         raise UsageError(str(exc)) from None
+
+
+def _count(minimum):
+    """An argparse type: an int >= minimum (else a usage error, exit code 2)."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+    parse.__name__ = "int"
+    return parse
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def parser():
@@ -91,36 +122,36 @@ def parser():
                    help="8gaussians | swissroll | digits | digits-binary | names | surnames | idx:PATH")
     t.add_argument("--model", help="architecture (the family's default if omitted)")
     t.add_argument("--loss", help="objective variant (the family's default if omitted)")
-    t.add_argument("--steps", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
+    t.add_argument("--steps", type=_count(0))
+    t.add_argument("--batch-size", type=_count(1))
+    t.add_argument("--lr", type=_positive_float)
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(run=cmd_train)
+    t.set_defaults(parser=t, run=cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("dir")
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=_count(1), default=64)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device")
     s.add_argument("--sampler", choices=["ddpm", "ddim"])
     s.add_argument("--temperature", type=float)
     s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text")
-    s.set_defaults(run=cmd_sample)
+    s.set_defaults(parser=s, run=cmd_sample)
 
     e = sub.add_parser("eval", help="test-split metrics of a trained run, as JSON")
     e.add_argument("dir")
     e.add_argument("--device")
-    e.set_defaults(run=cmd_eval)
+    e.set_defaults(parser=e, run=cmd_eval)
 
     r = sub.add_parser("tour", help="every family briefly: a gallery and a table")
     r.add_argument("--device", default="cpu")
     r.add_argument("--quick", action="store_true", help="a few steps each (for CI)")
     r.add_argument("--out", default="tour")
     r.add_argument("--quiet", action="store_true")
-    r.set_defaults(run=cmd_tour)
+    r.set_defaults(parser=r, run=cmd_tour)
     return p
 
 
@@ -130,7 +161,11 @@ def main(argv=None):
     try:
         args.run(args)
     except UsageError as exc:
-        p.error(str(exc).replace("\n", " "))  # prints usage and exits with code 2
+        command = getattr(args, "parser", p)
+        message = str(exc).replace("\n", " ")
+        if exc.usage:
+            command.error(message)  # the subcommand's usage lines, then the message; exit code 2
+        command.exit(2, f"{command.prog}: error: {message}\n")
     return 0
 
 

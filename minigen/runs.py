@@ -110,6 +110,18 @@ class Trainer:
             m.train()
 
 
+def endless(loader, start_step=0):
+    """Batches from ``loader`` forever, epoch after epoch, starting at batch ``start_step``:
+    a run resumed at step k sees exactly the batches an uninterrupted run sees from k on."""
+    epoch, skip = divmod(start_step, len(loader))
+    while True:
+        loader.set_epoch(epoch)
+        for k, batch in enumerate(loader):
+            if k >= skip:
+                yield batch
+        skip, epoch = 0, epoch + 1
+
+
 def fill_defaults(config, trainer_cls):
     """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS."""
     models = list(trainer_cls.DEFAULTS)
@@ -121,6 +133,8 @@ def fill_defaults(config, trainer_cls):
         if getattr(config, key, None) is None:
             setattr(config, key, value)
     if config.loss not in trainer_cls.LOSSES:
+        if not any(trainer_cls.LOSSES):
+            raise ValueError(f"{config.family}: takes no --loss (got {config.loss!r})")
         raise ValueError(f"{config.family}: unknown --loss {config.loss!r}; choose from "
                          f"{[x for x in trainer_cls.LOSSES if x]}")
     return config

@@ -11,7 +11,7 @@ import minigen as mg
 import minigen.functional as F
 from minigen import nn, optim
 from minigen.data import DataLoader
-from minigen.runs import Trainer
+from minigen.runs import Trainer, endless
 from minigen.viz import save_image_grid
 
 
@@ -34,7 +34,7 @@ class MLPClassifier(nn.Module):
 class CNNClassifier(nn.Module):
     """Two 3x3 convolutions, a 2x2 max pool, then a small MLP head."""
 
-    def __init__(self, channels=1, size=8, classes=10, width=32, hidden=128, dropout=0.25):
+    def __init__(self, channels=1, size=8, classes=10, width=16, hidden=128, dropout=0.25):
         super().__init__()
         self.conv1 = nn.Conv2d(channels, width, 3, padding=1)
         self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)
@@ -72,26 +72,24 @@ class ClassifierTrainer(Trainer):
         "cnn": {"steps": 1500, "batch_size": 64, "lr": 1e-3},
     }
 
-    def __init__(self, config, dataset):
-        super().__init__(config, dataset)
-        c, h, w = dataset.images.shape[1:]
+    DATA = ("digits", "digits-binary", "idx:")
+
+    def __init__(self, config, train, test):
+        super().__init__(config, train, test)
+        c, h, w = train.shape
         if config.model == "mlp":
             net = MLPClassifier(in_features=c * h * w)
         else:
-            net = CNNClassifier(channels=c, size=h)
+            net = CNNClassifier(channels=c, size=h, width=config.extra.get("width", 16))
         self.net = net.to(config.device)
         self.modules = {"net": self.net}
         self.optimizers = {"net": optim.AdamW(self.net.parameters(), lr=config.lr, weight_decay=1e-4)}
-        self.augment = config.extra.get("augment", True)
+        self.augment = config.extra.get("augment", True) and not train.binary
 
     def batches(self):
-        loader = DataLoader(self.data.images, self.data.labels, batch_size=self.config.batch_size,
+        loader = DataLoader(self.train_data.images, self.train_data.labels, batch_size=self.config.batch_size,
                             shuffle=True, seed=self.config.seed, drop_last=True, device=self.config.device)
-        epoch = 0
-        while True:
-            loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else None
-            yield from loader
-            epoch += 1
+        return endless(loader, self.step_count)
 
     def train_step(self, batch):
         x, y = batch
@@ -111,7 +109,7 @@ class ClassifierTrainer(Trainer):
         return mg.concat(chunks)
 
     def evaluate(self):
-        test = self.data.test
+        test = self.test_data
         probs = self.predict(test.images).numpy()
         labels = test.labels
         picked = probs[range(len(labels)), labels]
@@ -120,11 +118,12 @@ class ClassifierTrainer(Trainer):
                 "test_size": int(len(labels))}
 
     def save_figure(self, path):
-        test = self.data.test
+        test = self.test_data
         images = test.images[:40]
         predicted = self.predict(images).numpy().argmax(1)
         labels = [f"{p}" if p == t else f"{p}≠{t}" for p, t in zip(predicted, test.labels[:40])]
-        save_image_grid((images + 1) / 2, path, nrow=10, labels=labels,
+        low, high = test.value_range
+        save_image_grid((images - low) / (high - low), path, nrow=10, labels=labels,
                         title="test digits, predicted class (≠ true when wrong)")
 
 

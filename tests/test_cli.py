@@ -1,0 +1,227 @@
+"""The `minigen` command line of DESIGN.md, as a user meets it.
+
+Most cases call ``minigen.cli.main([...])`` in this process (fast: no interpreter start-up), where
+a clean usage error is a ``SystemExit(2)`` and anything else (a traceback) is an exception that
+fails the test. A few run the real console entry in a subprocess, to check what a user sees:
+stdout, stderr and the exit status.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigen as mg
+from minigen.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "losses.png", "samples.png")
+TRAIN = ["train", "classifier", "--data", "digits", "--model", "mlp", "--steps", "30", "--quiet"]
+
+
+def run_cli(*args, timeout=300):
+    """``python -m minigen ARGS`` in a fresh process: (returncode, stdout, stderr)."""
+    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    result = subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+def usage_error(argv, capsys):
+    """Run main(argv), expecting a clean exit with code 2; returns (stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in argv])
+    assert exit_info.value.code == 2, f"exit code {exit_info.value.code}, expected 2"
+    return capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One 30-step MLP run through the console entry point, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    code, stdout, stderr = run_cli(*TRAIN, "--out", out)
+    assert code == 0, stderr
+    return out, stdout, stderr
+
+
+# ----- train and eval -----
+
+def test_train_writes_the_run_folder_and_prints_one_json_line(trained_run):
+    out, stdout, stderr = trained_run
+    for name in RUN_FILES:
+        assert (out / name).is_file(), f"{name} missing from the run folder"
+    for name in ("losses.png", "samples.png"):
+        assert (out / name).read_bytes()[:8] == PNG_SIGNATURE, f"{name} is not a PNG"
+    lines = stdout.splitlines()
+    assert len(lines) == 1, f"--quiet train should print exactly one line, got {lines}"
+    printed = json.loads(lines[0])
+    assert 0.0 <= printed["accuracy"] <= 1.0 and printed["steps"] == 30
+    assert printed == json.loads((out / "metrics.json").read_text())
+    assert "Traceback" not in stderr
+
+
+def test_run_folder_records_config_and_a_loadable_checkpoint(trained_run):
+    out, _, _ = trained_run
+    config = json.loads((out / "config.json").read_text())
+    assert {k: config[k] for k in ("family", "data", "model", "steps", "seed", "device")} == {
+        "family": "classifier", "data": "digits", "model": "mlp", "steps": 30, "seed": 0, "device": "cpu"}
+    assert config["batch_size"] and config["lr"], "defaults must be filled in and recorded"
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as npz:  # never a pickle
+        assert len(npz.files) > 0
+    stored = mg.load(out / "checkpoint.npz")
+    assert stored["config"] == config
+    assert stored["state"]["step"] == 30
+
+
+def test_eval_prints_the_test_metrics_and_updates_metrics_json(trained_run, capsys):
+    out, stdout, _ = trained_run
+    trained = json.loads(stdout)
+    path = out / "metrics.json"
+    path.write_text(json.dumps({"accuracy": -1.0, "train_seconds": 123.0, "steps": 30}))
+    assert main(["eval", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    printed = json.loads(lines[0])
+    assert isinstance(printed, dict)
+    # the reloaded checkpoint gives the numbers the trainer had when it finished
+    assert printed["accuracy"] == trained["accuracy"] and printed["nll_nats"] == trained["nll_nats"]
+    on_disk = json.loads(path.read_text())
+    assert on_disk["accuracy"] == trained["accuracy"], "eval must rewrite metrics.json"
+    assert on_disk["train_seconds"] == 123.0, "eval keeps what it does not recompute"
+
+
+def test_eval_through_the_console_prints_one_json_object(trained_run):
+    out, stdout, _ = trained_run
+    code, eval_out, stderr = run_cli("eval", out)
+    assert code == 0, stderr
+    assert json.loads(eval_out)["accuracy"] == json.loads(stdout)["accuracy"]
+
+
+def _flatten(tree, prefix=""):
+    """{'a': {'b': array}} -> {'a/b': array} (numbers and arrays alike)."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _flatten(sub, f"{prefix}{key}/").items()}
+    return {prefix.rstrip("/"): tree}
+
+
+def _metrics_and_state(out):
+    metrics = json.loads((out / "metrics.json").read_text())
+    metrics.pop("train_seconds")
+    return metrics, _flatten(mg.load(out / "checkpoint.npz")["state"])
+
+
+def test_the_same_seed_gives_identical_numbers(tmp_path, capsys):
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        assert main([*TRAIN, "--seed", str(seed), "--out", str(tmp_path / name)]) == 0
+        runs[name] = _metrics_and_state(tmp_path / name)
+    capsys.readouterr()
+    (metrics_a, state_a), (metrics_b, state_b), (_, state_c) = runs["a"], runs["b"], runs["c"]
+    assert metrics_a == metrics_b
+    assert state_a.keys() == state_b.keys()
+    for key in state_a:  # weights, optimizer moments, step, RNG state: bit for bit
+        np.testing.assert_array_equal(np.asarray(state_a[key]), np.asarray(state_b[key]), err_msg=key)
+    # and the seed is not ignored: another seed gives other weights
+    weights = [k for k in state_a if k.startswith("modules/")]
+    assert weights and any(not np.array_equal(state_a[k], state_c[k]) for k in weights)
+
+
+# ----- usage errors: a message, exit code 2, no traceback, nothing written -----
+
+BAD_TRAIN = {
+    "unknown family": (["train", "painter", "--data", "digits"], "painter"),
+    "unknown dataset": (["train", "classifier", "--data", "cifar"], "cifar"),
+    "unknown model": (["train", "classifier", "--data", "digits", "--model", "resnet"], "resnet"),
+    "data the family cannot use": (["train", "classifier", "--data", "names"], "names"),
+    "missing idx files": (["train", "classifier", "--data", "idx:/no/such/mnist"], "/no/such/mnist"),
+    "a loss the family lacks": (["train", "classifier", "--data", "digits", "--loss", "hinge"], "loss"),
+    "negative steps": (["train", "classifier", "--data", "digits", "--steps", "-5"], "--steps"),
+    "zero batch size": (["train", "classifier", "--data", "digits", "--batch-size", "0"], "--batch-size"),
+    "batch larger than the data": (["train", "classifier", "--data", "digits", "--batch-size", "5000"],
+                                   "--batch-size"),
+    "unknown device": (["train", "classifier", "--data", "digits", "--device", "tpu"], "tpu"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TRAIN))
+def test_bad_train_arguments_give_a_usage_error(case, tmp_path, capsys):
+    argv, mentioned = BAD_TRAIN[case]
+    out = tmp_path / "run"
+    captured = usage_error([*argv, "--out", out, "--quiet"], capsys)
+    assert "usage: minigen" in captured.err
+    assert mentioned in captured.err, f"the message should name {mentioned!r}:\n{captured.err}"
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists(), "a failed train must not leave a half-written run folder"
+
+
+def test_usage_errors_through_the_console(tmp_path):
+    for argv, mentioned in (BAD_TRAIN["unknown dataset"], BAD_TRAIN["data the family cannot use"]):
+        code, stdout, stderr = run_cli(*argv, "--out", tmp_path / "run")
+        assert code == 2, stderr
+        assert "usage: minigen" in stderr and mentioned in stderr
+        assert "Traceback" not in stderr and stdout == ""
+    assert not (tmp_path / "run").exists()
+
+
+def test_cuda_without_a_gpu_is_one_line(tmp_path):
+    if mg.cuda_available():
+        pytest.skip("this machine has a GPU")
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli(*TRAIN, "--device", "cuda", "--out", out)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
+    assert "cuda" in lines[0] and "GPU" in lines[0]
+    assert stdout == "" and not out.exists()
+
+
+def test_eval_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    captured = usage_error(["eval", tmp_path], capsys)
+    assert "checkpoint.npz" in captured.err and "Traceback" not in captured.err
+
+
+def test_eval_of_a_damaged_checkpoint(trained_run, tmp_path, capsys):
+    out, _, _ = trained_run
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    data = (out / "checkpoint.npz").read_bytes()
+    (damaged / "checkpoint.npz").write_bytes(data[:len(data) // 2])
+    captured = usage_error(["eval", damaged], capsys)
+    assert "checkpoint.npz" in captured.err and "truncated" in captured.err
+
+
+def test_sample_from_a_classifier_is_a_clear_error(trained_run, tmp_path, capsys):
+    out, _, _ = trained_run
+    target = tmp_path / "samples.npy"
+    captured = usage_error(["sample", out, "--out", target], capsys)
+    assert "classifier" in captured.err and "sample" in captured.err
+    assert not target.exists()
+
+
+def test_python_dash_m_minigen_help():
+    code, stdout, stderr = run_cli("--help")
+    assert code == 0, stderr
+    for command in ("train", "sample", "eval", "tour"):
+        assert command in stdout
+
+
+# ----- the tour -----
+
+@pytest.mark.slow
+def test_tour_quick_writes_gallery_and_table(tmp_path):
+    out = tmp_path / "tour"
+    code, stdout, stderr = run_cli("tour", "--quick", "--quiet", "--out", out)
+    assert code == 0, stderr
+    assert (out / "gallery.png").read_bytes()[:8] == PNG_SIGNATURE
+    table = (out / "tour.md").read_text()
+    assert "| classifier | digits | mlp |" in table
+    assert "| generative classifier |" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 3
+    for row in rows:  # every stop reports a finite number for its metric
+        value = row.split("|")[6].strip()
+        assert np.isfinite(float(value)), row
