@@ -125,6 +125,11 @@ def to_device(array, device):
         return cupy.asarray(array)
 
 
+def array_repr(array, prefix=""):
+    """The values of ``array`` as NumPy prints them (rows aligned after ``prefix``)."""
+    return numpy.array2string(to_host(array), separator=", ", prefix=prefix)
+
+
 def to_host(array):
     """A numpy.ndarray holding ``array``'s values (copied from the GPU when needed)."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
@@ -196,9 +201,14 @@ def generator(device):
     return gen
 
 
+def private_generator(seed):
+    """A host generator of its own, for draws that must not move the global (manual_seed) stream."""
+    return numpy.random.default_rng(seed)
+
+
 def fixed_normal(shape, seed):
-    """Standard normal values on the host from a private generator (not the global one)."""
-    return numpy.random.default_rng(seed).standard_normal(shape)
+    """Standard normal values on the host from a private generator seeded by ``seed``."""
+    return private_generator(seed).standard_normal(shape)
 
 
 def get_rng_state(device):

@@ -90,9 +90,9 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        body = repr(backend.to_host(self.data))
-        body = body[body.index("(") + 1:body.rindex(")")] if body.startswith("array(") else body
-        extras = "" if self.device == "cpu" else f", device='{self.device}'"
+        body = backend.array_repr(self.data, prefix="tensor(")
+        extras = "" if self.dtype == DEFAULT_DTYPE else f", dtype={self.dtype}"
+        extras += "" if self.device == "cpu" else f", device='{self.device}'"
         if self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
@@ -106,6 +106,16 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item; this one has shape {self.shape}")
         return self.data.reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __bool__(self):
+        """Truth of a one-element tensor; ambiguous (an error) for more, as in NumPy and PyTorch."""
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous; "
+                             "use (t).all().item() or (t).any() style reductions explicitly")
+        return bool(self.item())
 
     def detach(self):
         """The same data, cut from the graph (no copy)."""
@@ -255,7 +265,14 @@ class Tensor:
 
 # ----- constructors (the public mg.tensor, mg.zeros, ...) -----
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """A new leaf tensor. Float data defaults to float32; integer and boolean data keep their dtype."""
+    """A new leaf tensor holding a copy of ``data`` (as torch.tensor copies).
+
+    Float data defaults to float32; integer and boolean data keep their dtype.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 

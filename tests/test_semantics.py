@@ -292,3 +292,26 @@ def test_layer_outputs_follow_the_graph_rules(device):
     assert not F.linear(x, w).requires_grad
     w.requires_grad_()
     assert F.linear(x, w).requires_grad
+
+
+def test_tensor_copies_its_input_array_like_torch_tensor():
+    source = np.zeros(3, dtype=np.float32)
+    t = mg.tensor(source)
+    t.data += 1
+    assert source.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_truth_value_is_defined_only_for_one_element():
+    assert bool(mg.tensor([2.0]) > 1) is True
+    assert float(mg.tensor([[2.5]])) == 2.5
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(mg.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        _ = mg.tensor([1.0]) in [mg.tensor([1.0, 2.0])]
+
+
+def test_repr_names_the_dtype_only_when_it_is_not_the_float32_default():
+    assert repr(mg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(mg.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
+    assert repr(mg.tensor([0.5], dtype="float64", requires_grad=True)) == \
+        "tensor([0.5], dtype=float64, requires_grad=True)"

@@ -143,6 +143,9 @@ class BernoulliBayes:
         x = mg.tensor(images.reshape(len(images), -1))
         onehot = mg.tensor((labels[:, None] == mg.arange(self.classes).numpy()[None, :]).astype("float32"))
         counts = onehot.sum(axis=0)                                          # (C,)
+        if (counts.numpy() == 0).any():
+            missing = [int(k) for k in (counts.numpy() == 0).nonzero()[0]]
+            raise ValueError(f"BernoulliBayes.fit: no training images of class(es) {missing}")
         self.log_prior = (counts / counts.sum()).log()                       # (C,)
         self.theta = (onehot.T @ x + 1) / (counts.reshape(-1, 1) + 2)        # (C, D)
         self.shape = images.shape[1:]
@@ -157,8 +160,8 @@ class BernoulliBayes:
         return self.log_joint(images).numpy().argmax(1)
 
     def sample(self, labels, seed=0):
-        """One image per requested label, pixels drawn from the class's coins."""
-        mg.manual_seed(seed)
+        """One image per requested label, pixels drawn from the class's coins (a private
+        generator seeded by ``seed``: the global random stream is left alone)."""
         theta = self.theta[labels]                                           # (N, D)
-        flips = mg.rand(*theta.shape)
+        flips = mg.tensor(mg.backend.private_generator(seed).random(theta.shape))
         return (flips < theta).numpy().astype("float32").reshape((len(labels),) + self.shape)
