@@ -9,7 +9,7 @@ import math
 
 from minigen import backend, ops
 from minigen.autograd import OpError, describe
-from minigen.ops import log_softmax, logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
+from minigen.ops import gelu, log_softmax, logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
 from minigen.ops.conv import output_size
 from minigen.ops.linalg import _mT
 from minigen.tensor import Tensor
@@ -26,11 +26,6 @@ def leaky_relu(x, negative_slope=0.01):
     return ops.where(x.data > 0, x, x * negative_slope)
 
 
-def gelu(x):
-    """The tanh approximation used by GPT-2: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
-
-
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
     return x * sigmoid(x)
@@ -42,6 +37,8 @@ def linear(x, weight, bias=None):
     if weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
         raise OpError(f"linear: x has shape {x.shape} but weight (out, in) has shape {weight.shape}; "
                       f"x's last dim must equal in = {weight.shape[-1]}")
+    if x.ndim > 2:  # one 2-D product, not a batch of them: weight's gradient needs no sum over a batch
+        return linear(x.reshape(-1, x.shape[-1]), weight, bias).reshape(*x.shape[:-1], weight.shape[0])
     out = x @ weight.T
     return out if bias is None else out + bias
 
@@ -147,8 +144,8 @@ def dropout(x, p=0.5, training=True):
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) over the last axis, then * weight + bias."""
-    mu = x.mean(axis=-1, keepdims=True)
-    y = (x - mu) / (x.var(axis=-1, keepdims=True) + eps).sqrt()
+    centered = x - x.mean(axis=-1, keepdims=True)
+    y = centered / ((centered * centered).mean(axis=-1, keepdims=True) + eps).sqrt()
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias

@@ -1,7 +1,7 @@
 """The primitives: each a Function with forward (arrays) and backward (Tensors) side by side.
 
 arith   elementwise + - * / ** neg maximum minimum where, comparisons
-unary   exp log sqrt tanh sigmoid relu abs softplus cast to_device
+unary   exp log sqrt tanh sigmoid relu abs softplus gelu cast to_device
 reduce  sum mean var max min logsumexp softmax log_softmax
 shape   reshape transpose broadcast_to sum_to getitem concat stack pad
 linalg  matmul
@@ -14,10 +14,10 @@ from minigen.ops.linalg import matmul
 from minigen.ops.reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from minigen.ops.shape import (broadcast_to, concat, getitem, pad, reshape, stack, sum_to,
                                transpose)
-from minigen.ops.unary import abs, cast, exp, log, relu, sigmoid, softplus, sqrt, tanh, to_device
+from minigen.ops.unary import abs, cast, exp, gelu, log, relu, sigmoid, softplus, sqrt, tanh, to_device
 
 __all__ = ["abs", "add", "binary", "broadcast_to", "cast", "col2im", "compare", "concat", "div",
-           "exp", "getitem", "im2col", "lift", "log", "log_softmax", "logsumexp", "matmul", "max",
+           "exp", "gelu", "getitem", "im2col", "lift", "log", "log_softmax", "logsumexp", "matmul", "max",
            "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "pow", "relu", "reshape",
            "sigmoid", "softmax", "softplus", "sqrt", "stack", "sub", "sum", "sum_to", "tanh",
            "to_device", "transpose", "var", "where"]

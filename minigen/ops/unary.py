@@ -1,5 +1,7 @@
 """Elementwise functions of one tensor. Where the derivative is a function of the output
 (exp, tanh, sigmoid, sqrt) backward reuses ``self.output`` instead of recomputing it."""
+import math
+
 from minigen import backend
 from minigen.autograd import Function
 from minigen.tensor import Tensor
@@ -84,6 +86,52 @@ class Softplus(Function):
         return gy * sigmoid(self.inputs[0])
 
 
+GELU_C = math.sqrt(2 / math.pi)  # the tanh approximation's constants (GPT-2)
+GELU_A = 0.044715
+
+
+class Gelu(Function):
+    """0.5 x (1 + tanh(c (x + a x^3))), fused for speed: the composite of ~9 elementwise
+    ops costs ~2x more on a transformer's MLP activations (forward and backward)."""
+
+    def forward(self, x):
+        t = self.xp.tanh(GELU_C * (x + GELU_A * x * x * x))
+        return 0.5 * x * (1 + t)
+
+    def backward(self, gy):
+        """d gelu/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2), t = tanh(c (x + a x^3))."""
+        return gy * GeluGrad.apply(self.inputs[0])
+
+
+class GeluGrad(Function):
+    """gelu'(x) as a primitive of its own, so that gelu is twice differentiable."""
+
+    def forward(self, x):
+        # in place on two temporaries: this runs on every transformer MLP's backward pass
+        x2 = x * x
+        t = self.xp.tanh(GELU_C * x * (1 + GELU_A * x2))
+        slope = t * t
+        slope -= 1                                       # -(1 - t^2)
+        x2 *= 3 * GELU_A
+        x2 += 1                                          # 1 + 3 a x^2
+        slope *= x2
+        slope *= x
+        slope *= -0.5 * GELU_C                           # 0.5 x (1 - t^2) c (1 + 3 a x^2)
+        t += 1
+        t *= 0.5                                         # 0.5 (1 + t)
+        t += slope
+        return t
+
+    def backward(self, gy):
+        """gelu''(x) = t' + 0.5 x (-2 t t' u' + (1 - t^2) u''),  u = c (x + a x^3), t = tanh(u),
+        u' = c (1 + 3 a x^2), u'' = 6 a c x, t' = (1 - t^2) u'."""
+        x = self.inputs[0]
+        u1 = GELU_C * (1 + 3 * GELU_A * x * x)
+        t = tanh(GELU_C * (x + GELU_A * x * x * x))
+        dt = (1 - t * t) * u1
+        return gy * (dt + 0.5 * x * (-2 * t * dt * u1 + (1 - t * t) * (6 * GELU_A * GELU_C) * x))
+
+
 class Cast(Function):
     def forward(self, x, dtype):
         return x.astype(dtype)
@@ -132,6 +180,10 @@ def abs(x):  # noqa: A001 -- the method's name
 
 def softplus(x):
     return Softplus.apply(x)
+
+
+def gelu(x):
+    return Gelu.apply(x)
 
 
 def cast(x, dtype):
