@@ -82,6 +82,17 @@ def cmd_sample(args):
     print(f"wrote {len(samples)} samples to {out}")
 
 
+def cmd_bench(args):
+    """Runs benchmarks/run.py from the source checkout this package was installed from."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "run.py").exists():
+        raise UsageError("bench: needs a source checkout of minigen (benchmarks/ is not installed); "
+                         "run it from a clone after `pip install -e .`")
+    sys.path.insert(0, str(root))
+    from benchmarks.run import main as bench_main
+    bench_main(device=args.device, quick=args.quick, out=args.out or str(root / "benchmarks" / "results"))
+
+
 def cmd_tour(args):
     from minigen.tour import run_tour
     run_tour(device=_device(args.device), quick=args.quick, out=args.out, quiet=args.quiet)
@@ -145,6 +156,12 @@ def parser():
     e.add_argument("dir")
     e.add_argument("--device")
     e.set_defaults(parser=e, run=cmd_eval)
+
+    b = sub.add_parser("bench", help="time minigen against hand-written NumPy (and PyTorch, CuPy when present)")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"])
+    b.add_argument("--quick", action="store_true", help="fewer sizes and repeats (under two minutes)")
+    b.add_argument("--out", help="output folder (default benchmarks/results in the checkout)")
+    b.set_defaults(run=cmd_bench)
 
     r = sub.add_parser("tour", help="every family briefly: a gallery and a table")
     r.add_argument("--device", default="cpu")
