@@ -34,42 +34,16 @@
 # format). Figures go to the folder named by `MINIGEN_FIGURES` (default `tutorials/figures/`).
 
 # %%
-import os
-import sys
-from pathlib import Path
 
-import matplotlib
 import numpy as np
+from _setup import FIGURES, QUICK, plt, save  # matplotlib's backend, the figures folder
 
-IN_NOTEBOOK = "ipykernel" in sys.modules
-if not IN_NOTEBOOK:
-    matplotlib.use("Agg")  # a script draws into files only, no window
-import matplotlib.pyplot as plt  # noqa: E402
-
-import minigen as mg  # noqa: E402
-import minigen.functional as F  # noqa: E402
-from minigen.data import get_dataset, load_digits  # noqa: E402
-from minigen.models.classifier import BernoulliBayes, ClassifierTrainer  # noqa: E402
-from minigen.runs import Config, build, fill_defaults, train  # noqa: E402
-from minigen.viz import save_loss_curves  # noqa: E402
-
-QUICK = os.environ.get("MINIGEN_QUICK", "") not in ("", "0")  # CI: a few seconds, not a minute
-try:
-    HERE = Path(__file__).resolve().parent  # run as a script
-except NameError:
-    HERE = Path.cwd()  # run as a notebook opened from tutorials/
-FIGURES = Path(os.environ.get("MINIGEN_FIGURES", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
-
-
-def save(fig, name):
-    """Write a figure to FIGURES/name (and keep it on screen in a notebook)."""
-    path = FIGURES / name
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    if not IN_NOTEBOOK:
-        plt.close(fig)
-    print(f"saved {path}")
-
+import minigen as mg
+import minigen.functional as F
+from minigen.data import get_dataset, load_digits
+from minigen.models.classifier import BernoulliBayes, ClassifierTrainer
+from minigen.runs import Config, build, fill_defaults, train
+from minigen.viz import save_loss_curves
 
 def show_digits(ax_grid, images, titles=None, colors=None, vmin=0, vmax=1):
     """Draw images (N, 1, 8, 8) into a grid of axes, with an optional title each."""

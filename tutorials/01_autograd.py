@@ -35,40 +35,15 @@
 # %%
 import inspect
 import math
-import os
-import sys
-from pathlib import Path
 
-import matplotlib
 import numpy as np
+from _setup import plt, save  # matplotlib's backend, the figures folder
+from matplotlib.patches import FancyBboxPatch
 
-IN_NOTEBOOK = "ipykernel" in sys.modules
-if not IN_NOTEBOOK:
-    matplotlib.use("Agg")  # a script draws into files only, no window
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
-
-import minigen as mg  # noqa: E402
-import minigen.functional as F  # noqa: E402
-from minigen.autograd import Function  # noqa: E402
-from minigen.gradcheck import GradcheckError  # noqa: E402
-
-try:
-    HERE = Path(__file__).resolve().parent  # run as a script
-except NameError:
-    HERE = Path.cwd()  # run as a notebook opened from tutorials/
-FIGURES = Path(os.environ.get("MINIGEN_FIGURES", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
-
-
-def save(fig, name):
-    """Write a figure to FIGURES/name (and keep it on screen in a notebook)."""
-    path = FIGURES / name
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    if not IN_NOTEBOOK:
-        plt.close(fig)
-    print(f"saved {path}")
-
+import minigen as mg
+import minigen.functional as F
+from minigen.autograd import Function
+from minigen.gradcheck import GradcheckError
 
 mg.manual_seed(0)
 
