@@ -1,0 +1,12 @@
+"""Each benchmarked training step written by hand in plain NumPy: forward and backward, no autograd.
+
+These are the floor a NumPy engine can reach. One file a step; each class takes the spec's
+parameters (PyTorch layouts) and an array module ``xp`` (numpy, or cupy for the GPU), and has
+``loss_and_grads(*batch)`` and ``step(*batch)``.
+"""
+from benchmarks.baselines.cnn import CNNStep
+from benchmarks.baselines.gan import GANStep
+from benchmarks.baselines.gpt_block import GPTBlockStep
+from benchmarks.baselines.mlp import MLPStep
+
+__all__ = ["CNNStep", "GANStep", "GPTBlockStep", "MLPStep"]
