@@ -6,6 +6,7 @@ from importlib import import_module
 
 FAMILIES = {
     "classifier": ("minigen.models.classifier", "ClassifierTrainer"),
+    "gan": ("minigen.models.gan", "GANTrainer"),
 }
 
 

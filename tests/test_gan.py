@@ -1,0 +1,219 @@
+"""The GAN family: its metrics on samples with known answers, short training runs for every
+loss, the DCGAN on 8x8 and 28x28 images, checkpoints, and the command line."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from minigen import metrics
+from minigen.cli import main
+from minigen.data import EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD, sample_2d, write_idx
+from minigen.models import gan, trainer_class
+from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
+
+import minigen as mg
+
+CENTERS, STD = EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD
+
+
+# ----- metrics on known answers -----
+def test_true_8gaussians_samples_cover_all_8_modes_almost_all_high_quality():
+    cover = metrics.mode_coverage(sample_2d("8gaussians", 2500, seed=5), CENTERS, STD)
+    # in 2-D, P(|x - centre| <= 3 sigma) = 1 - exp(-9/2) = 0.989
+    assert cover["modes"] == 8
+    assert 0.98 <= cover["hq_share"] <= 0.995
+    assert all(0.09 < share < 0.16 for share in cover["per_mode"])
+
+
+def test_samples_all_at_one_centre_cover_one_mode():
+    cover = metrics.mode_coverage(np.repeat(CENTERS[3:4], 2500, axis=0), CENTERS, STD)
+    assert cover["modes"] == 1 and cover["hq_share"] == 1.0 and cover["per_mode"][3] == 1.0
+
+
+def test_a_mode_is_covered_from_one_percent_of_the_samples():
+    for on_mode_0, modes in ((24, 1), (25, 2)):
+        samples = np.concatenate([np.repeat(CENTERS[0:1], on_mode_0, 0), np.repeat(CENTERS[1:2], 2500 - on_mode_0, 0)])
+        assert metrics.mode_coverage(samples, CENTERS, STD)["modes"] == modes
+
+
+def test_high_quality_means_within_three_standard_deviations_of_a_centre():
+    radial = CENTERS[2] / np.linalg.norm(CENTERS[2])
+    near, far = CENTERS[2] + 0.059 * radial, CENTERS[2] + 0.061 * radial
+    assert metrics.mode_coverage(np.array([near, near]), CENTERS, STD)["hq_share"] == 1.0
+    assert metrics.mode_coverage(np.array([far, [0.0, 0.0]]), CENTERS, STD) == {
+        "modes": 0, "hq_share": 0.0, "per_mode": [0.0] * 8}
+
+
+def test_energy_distance_of_two_point_masses_is_twice_their_distance():
+    x, y = np.zeros((50, 2)), np.tile([3.0, 4.0], (70, 1))
+    assert metrics.energy_distance(x, y) == pytest.approx(10.0)
+
+
+def test_energy_distance_is_zero_for_one_set_small_for_one_law_and_large_between_laws():
+    a, b = sample_2d("8gaussians", 1000, seed=1), sample_2d("8gaussians", 1000, seed=2)
+    roll = sample_2d("swissroll", 1000, seed=3)
+    assert metrics.energy_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    same, different = metrics.energy_distance(a, b), metrics.energy_distance(a, roll)
+    assert 0 < same < 0.01 < 0.1 < different
+    assert metrics.energy_distance(a, roll) == pytest.approx(metrics.energy_distance(roll, a))
+
+
+def test_frechet_distance_known_answers():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    shift = np.array([1.0, -2.0, 0.0, 0.5, 3.0])
+    cov_trace = np.trace(np.cov(features, rowvar=False))
+    assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-8)
+    # the same cloud moved: only the means differ
+    assert metrics.frechet_distance(features, features + shift) == pytest.approx((shift ** 2).sum(), rel=1e-8)
+    # the same cloud scaled by 2: ||2 mu - mu||^2 + tr S + tr 4S - 2 tr 2S = ||mu||^2 + tr S
+    mu = features.mean(0)
+    assert metrics.frechet_distance(features, 2 * features) == pytest.approx((mu ** 2).sum() + cov_trace, rel=1e-8)
+
+
+def test_class_statistics_see_mode_collapse():
+    uniform = np.eye(10)[np.arange(1000) % 10] * 0.9 + 0.01
+    stats = metrics.class_statistics(uniform)
+    assert stats["class_entropy"] == pytest.approx(math.log(10)) and stats["classes_found"] == 10
+    assert stats["mean_confidence"] == pytest.approx(0.91)
+    collapsed = metrics.class_statistics(np.tile(np.eye(10)[7] * 0.5 + 0.05, (100, 1)))
+    assert collapsed["class_entropy"] == 0.0 and collapsed["classes_found"] == 1
+    assert collapsed["class_histogram"][7] == 100
+
+
+# ----- training -----
+def make(loss="nonsaturating", data="8gaussians", model="mlp", steps=150, lr=1e-3, seed=0, **extra):
+    small = {"g_width": 64, "d_width": 64} if model == "mlp" else {"g_width": 8, "d_width": 8}
+    config = Config(family="gan", data=data, model=model, loss=loss, steps=steps, lr=lr, seed=seed,
+                    batch_size=128 if model == "mlp" else 32, extra={**small, **extra})
+    return build(fill_defaults(config, trainer_class("gan")))
+
+
+@pytest.mark.parametrize("loss, steps, lr", [("minimax", 150, 1e-3), ("nonsaturating", 150, 1e-3),
+                                             ("wgan-gp", 250, 3e-3)])
+def test_a_short_run_moves_the_samples_toward_the_data(loss, steps, lr):
+    trainer = make(loss, steps=steps, lr=lr)
+    test = trainer.test_data.points[:500]
+    before = metrics.energy_distance(trainer.sample(500, 0), test)
+    history, _ = train(trainer, quiet=True)
+    after = metrics.energy_distance(trainer.sample(500, 0), test)
+    assert after < 0.4 * before
+    assert len(history["D"]) == len(history["G"]) == steps and np.all(np.isfinite(history["D"]))
+
+
+def test_wgan_gp_updates_the_generator_once_per_n_critic_steps():
+    trainer = make("wgan-gp", steps=10)
+    assert trainer.settings["n_critic"] == 5
+    before = [p.numpy().copy() for p in trainer.G.parameters()]
+    batches = trainer.batches()
+    for k in range(10):
+        trainer.train_step(next(batches))
+        trainer.step_count += 1
+        moved = any(not np.array_equal(a, p.numpy()) for a, p in zip(before, trainer.G.parameters()))
+        assert moved == (k >= 4), k              # G first moves on the 5th step
+    assert trainer.optimizers["generator"].state[0]["step"] == 2
+    assert trainer.optimizers["discriminator"].state[0]["step"] == 10
+
+
+def test_the_same_seed_gives_the_same_samples_and_another_seed_others():
+    def run(seed):  # build seeds every generator; then train at once, as the command line does
+        trainer = make(steps=20, seed=seed)
+        train(trainer, quiet=True)
+        return trainer.sample(50, 0)
+
+    a, b, c = run(3), run(3), run(4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_the_defaults_are_the_recipes_per_loss():
+    trainer = make(steps=None, lr=None)
+    assert (trainer.config.steps, trainer.config.lr) == (6000, 2e-4)
+    trainer = make("wgan-gp", steps=None, lr=None)
+    assert (trainer.config.steps, trainer.config.lr, trainer.settings["n_critic"]) == (10000, 1e-3, 5)
+    assert trainer.settings["betas"] == [0.5, 0.9]
+    trainer = make(model="dcgan", data="digits", steps=None, lr=None)
+    assert trainer.settings["betas"] == [0.5, 0.999] and trainer.config.steps == 3000
+
+
+@pytest.mark.parametrize("size, z_dim", [(8, 16), (28, 4)])
+def test_dcgan_networks_map_noise_to_images_and_images_to_one_logit(size, z_dim):
+    g, d = gan.DCGenerator(z_dim, 1, size, width=4), gan.DCDiscriminator(1, size, width=4)
+    images = g(mg.randn(3, z_dim))
+    assert images.shape == (3, 1, size, size)
+    assert np.all(np.abs(images.numpy()) <= 1)
+    assert d(images).shape == (3,)
+
+
+def test_dcgan_trains_on_digits_and_is_judged_by_the_classifier(monkeypatch):
+    monkeypatch.setattr(gan, "JUDGE_STEPS", 60)            # a quick judge: the keys, not the values
+    trainer = make(loss="nonsaturating", data="digits", model="dcgan", steps=4, lr=2e-4)
+    train(trainer, quiet=True)
+    images = trainer.sample(6, 0)
+    assert images.shape == (6, 1, 8, 8) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    result = trainer.evaluate()
+    assert 1 <= result["classes_found"] <= 10 and 0 <= result["class_entropy"] <= math.log(10) + 1e-9
+    assert 0.1 <= result["mean_confidence"] <= 1
+    assert result["frechet_distance"] > result["frechet_floor"] > 0
+    assert 0 < result["test_class_entropy"] <= math.log(10) and 0.1 <= result["test_mean_confidence"] <= 1
+    assert sum(result["class_histogram"]) == result["samples"] == 1000
+
+
+@pytest.mark.parametrize("model, loss", [("dcgan", "wgan-gp"), ("mlp", "nonsaturating")])
+def test_other_image_gans_train_a_few_steps_and_move_the_generator(model, loss):
+    trainer = make(loss=loss, data="digits", model=model, steps=5, lr=1e-3)
+    before = trainer.sample(4, 0)
+    history, _ = train(trainer, quiet=True)
+    after = trainer.sample(4, 0)
+    assert after.shape == (4, 1, 8, 8) and np.all(np.isfinite(history["D"]))
+    assert not np.allclose(before, after)                    # G took its step (the 5th, for WGAN-GP)
+
+
+def test_dcgan_refuses_2d_points():
+    with pytest.raises(ValueError, match="dcgan needs images"):
+        make(model="dcgan", data="8gaussians")
+
+
+def test_dcgan_on_28x28_idx_files_through_the_command_line(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    images = (rng.uniform(size=(40, 28, 28)) > 0.8).astype(np.uint8) * 255
+    write_idx(tmp_path / "toy-images-idx3-ubyte", images)
+    run = tmp_path / "run"
+    main(["train", "gan", "--data", f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", "--model", "dcgan",
+          "--steps", "2", "--batch-size", "8", "--out", str(run), "--quiet"])
+    metrics_line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert metrics_line["steps"] == 2 and "note" in metrics_line          # no labels: nothing to judge
+    main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "x.npy")])
+    x = np.load(tmp_path / "x.npy")
+    assert x.shape == (3, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+
+
+def test_train_sample_eval_round_trip_through_the_command_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    main(["train", "gan", "--data", "8gaussians", "--steps", "30", "--seed", "1", "--out", str(run), "--quiet"])
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"modes", "hq_share", "energy_distance", "energy_distance_floor"} <= set(trained)
+    for name in ("checkpoint.npz", "config.json", "metrics.json", "losses.png", "samples.png"):
+        assert (run / name).exists(), name
+    main(["eval", str(run)])
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated == {k: v for k, v in trained.items() if k not in ("train_seconds", "steps")}
+    main(["sample", str(run), "--n", "7", "--out", str(tmp_path / "s.npy")])
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (7, 2) and samples.dtype == np.float32
+
+
+def test_the_generator_average_is_checkpointed_and_used_for_samples(tmp_path):
+    trainer = make(steps=20, ema=0.9)
+    history, seconds = train(trainer, quiet=True)
+    write_run(trainer, history, seconds, tmp_path)
+    with trainer.ema.average_parameters():
+        with mg.no_grad():
+            averaged = trainer.G(mg.tensor(np.zeros((1, 2)))).numpy()
+    raw = trainer.G(mg.tensor(np.zeros((1, 2)))).numpy()
+    assert not np.allclose(averaged, raw)                     # the average is not the last iterate
+    reopened = open_run(tmp_path)
+    np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
+    np.testing.assert_array_equal(reopened.ema.shadow["body.0.weight"], trainer.ema.shadow["body.0.weight"])
