@@ -22,8 +22,10 @@ __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", 
 
 # ----- activations -----
 def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise."""
-    return ops.where(x.data > 0, x, x * negative_slope)
+    """x for x > 0, negative_slope * x otherwise: x times a constant slope mask (1 or slope),
+    so backward is one product (a `where` costs twice as much in a GAN step)."""
+    slope = x.xp.where(x.data > 0, 1, negative_slope).astype(x.dtype)
+    return x * Tensor._make(slope, False)
 
 
 def silu(x):

@@ -15,7 +15,7 @@ def image_grid(images, nrow=10, pad=1):
     n, h, w = images.shape
     ncol = min(nrow, n)
     nrows = -(-n // ncol)
-    grid = np.ones((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
+    grid = np.zeros((nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)  # white frames
     for k, image in enumerate(images):
         r, c = divmod(k, ncol)
         grid[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = image

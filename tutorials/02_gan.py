@@ -36,43 +36,20 @@
 # the command line: `minigen train gan --data 8gaussians`, then `minigen eval DIR`.
 
 # %%
-import os
-import sys
 import time
-from pathlib import Path
 
 import matplotlib
 import numpy as np
+from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder, quick mode
 
-IN_NOTEBOOK = "ipykernel" in sys.modules
-if not IN_NOTEBOOK:
-    matplotlib.use("Agg")  # a script draws into files only, no window
-import matplotlib.pyplot as plt  # noqa: E402
+import minigen as mg
+import minigen.functional as F
+from minigen import optim
+from minigen.models import gan, trainer_class
+from minigen.objectives import minimax
+from minigen.runs import Config, build, fill_defaults
 
-import minigen as mg  # noqa: E402
-import minigen.functional as F  # noqa: E402
-from minigen import metrics, optim  # noqa: E402
-from minigen.models import gan, trainer_class  # noqa: E402
-from minigen.objectives import minimax  # noqa: E402
-from minigen.runs import Config, build, fill_defaults  # noqa: E402
-
-QUICK = os.environ.get("MINIGEN_QUICK", "") not in ("", "0")  # CI: seconds, not minutes
-try:
-    HERE = Path(__file__).resolve().parent  # run as a script
-except NameError:
-    HERE = Path.cwd()  # run as a notebook opened from tutorials/
-FIGURES = Path(os.environ.get("MINIGEN_FIGURES", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
 START = time.perf_counter()
-
-
-def save(fig, name):
-    """Write a figure to FIGURES/name (and keep it on screen in a notebook)."""
-    path = FIGURES / name
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    if not IN_NOTEBOOK:
-        plt.close(fig)
-    print(f"saved {path}")
 
 
 def make_gan(data="8gaussians", loss="nonsaturating", model="mlp", seed=0, steps=None, **extra):
