@@ -1,4 +1,12 @@
 """minigen: generative AI from scratch, on a small autograd engine over NumPy or CuPy."""
+import os
+
+# The models minigen trains are small: their matrix products run fastest on one BLAS thread.
+# With OpenBLAS's default (all cores) a 64x256 product was 8-500x slower on a 2-core machine
+# (its threads spin and contend), and `minigen tour` took 7 minutes instead of 2. An explicit
+# OPENBLAS_NUM_THREADS wins; this only takes effect when minigen is imported before NumPy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from minigen import functional, nn, optim
 from minigen.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigen.backend import cuda_available, manual_seed, set_default_device
