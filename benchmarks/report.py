@@ -59,20 +59,21 @@ def markdown(results, stem=None):
     lines = [f"# minigen benchmark: {m['cpu']}, {m['cores']} cores" + (f", {m['gpu']}" if m.get("gpu") else ""),
              "",
              f"{s['date']}{' (quick run)' if s['quick'] else ''}; {s['threads']} thread{'s' if s['threads'] != 1 else ''} "
-             "for every library "
-             f"({s['thread_control']}; NumPy's BLAS reported {s['blas_threads_seen']}, PyTorch "
-             f"{s['torch_threads']}); float32; load average before {_load(s['load_average_before'])}, "
+             f"for every library ({s['thread_control']}; {_threads_seen(results)}); "
+             f"float32; load average before {_load(s['load_average_before'])}, "
              f"after {_load(s.get('load_average_after'))}; other processes' share of the CPU time "
              f"during the run: {_share(s.get('others_cpu_share'))}; {s.get('seconds', 0):.0f} s in all.",
              "",
              "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
              "",
-             f"Times are medians over {s['step_repeats']} steps (after {s['step_warmup']} warm-up steps), "
-             "the interquartile range in brackets; contenders were run interleaved, round by round. "
+             f"Times are medians over {s['step_repeats']} steps, the interquartile range in brackets. "
+             "Each contender ran in its own process; the processes took turns (visits of "
+             f"{s['step_per_visit']} consecutive steps, each after {s['settle_s']} s of untimed steps, "
+             f"and {s['step_warmup']} warm-up steps before the first). "
              "Every contender's loss, gradients and updated parameters were checked against minigen's "
              "before timing (see Verification).", ""]
     for device, data in results["devices"].items():
-        lines += _steps_table(device, data)
+        lines += _steps_tables(device, data)
     lines += _per_op_table(results)
     lines += _memory_table(results)
     if "cpu" in results["devices"] and any(d != "cpu" for d in results["devices"]):
@@ -89,6 +90,17 @@ def markdown(results, stem=None):
     return "\n".join(lines)
 
 
+def _threads_seen(results):
+    """'threads seen: minigen BLAS 2, numpy BLAS 2, torch 2' from the workers' reports."""
+    seen = []
+    for device, data in results["devices"].items():
+        for label, info in data.get("workers", {}).items():
+            n = info.get("torch_threads") if label == "torch" else info.get("blas_threads")
+            seen.append(f"{label} {'torch' if label == 'torch' else 'BLAS'} {'?' if n is None else n}")
+        break
+    return "threads seen: " + ", ".join(seen) if seen else "threads not reported"
+
+
 def _share(share):
     return "unknown" if share is None else f"{100 * share:.0f}%"
 
@@ -97,17 +109,31 @@ def _load(load):
     return "?" if load is None else "/".join(f"{x:.2f}" for x in load)
 
 
-def _steps_table(device, data):
+def _steps_tables(device, data):
+    lines = _steps_table(device, data["steps"], f"## Training steps, {_device_title(device)}",
+                         data.get("others_cpu_share", {}).get("steps"))
+    pinned = data.get("steps_malloc_pinned")
+    if pinned:
+        env = " ".join(f"{k}={v}" for k, v in pinned["env"].items())
+        lines += _steps_table(
+            device, pinned["steps"], f"## Training steps, {_device_title(device)}, glibc malloc pinned",
+            data.get("others_cpu_share", {}).get("steps_malloc_pinned"),
+            "The same steps, each contender's process started with " f"`{env}`: freed memory stays "
+            "mapped and is reused, so no step pays for the kernel faulting in pages that the previous "
+            "step gave back. What remains is the cost of the computation (and of the engine).")
+    return lines
+
+
+def _steps_table(device, steps, heading, share, preamble=None):
     cpu = device == "cpu"
     hand = "hand-written NumPy" if cpu else "hand-written CuPy"
     torch_name = "PyTorch CPU" if cpu else "PyTorch CUDA"
-    share = data.get("others_cpu_share", {}).get("steps")
-    lines = [f"## Training steps, {_device_title(device)}", "",
+    lines = [heading, ""] + ([preamble, ""] if preamble else []) + [
              f"Other processes' share of the CPU time while these were timed: {_share(share)}.", "",
              f"| step | minigen ms | {hand} ms | minigen / hand | target | {torch_name} ms | "
              f"{torch_name} / hand | minigen / {torch_name} |",
              "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
-    for name, step in data["steps"].items():
+    for name, step in steps.items():
         c = step["contenders"]
         mg, hand_t, th = c["minigen"], c.get("numpy"), c.get("torch")
         ratio = _ratio(mg, hand_t) if hand_t else None
@@ -266,11 +292,15 @@ def _plot_ops(results, path, plt):
 
 
 def _plot_ratios(results, path, plt):
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    bars = []  # (group label, value, colour)
+    bars = []  # (group label, contender, value, target)
+    groups_of_steps = []
     for device, data in results["devices"].items():
         tag = "CPU" if device == "cpu" else "GPU"
-        for name, step in data["steps"].items():
+        groups_of_steps.append((device, tag, data["steps"]))
+        if data.get("steps_malloc_pinned"):
+            groups_of_steps.append((device, "CPU, malloc\npinned", data["steps_malloc_pinned"]["steps"]))
+    for device, tag, steps in groups_of_steps:
+        for name, step in steps.items():
             c = step["contenders"]
             if "numpy" not in c:
                 continue
@@ -279,6 +309,7 @@ def _plot_ratios(results, path, plt):
             if "torch" in c:
                 bars.append((f"{name}\n{tag}", "PyTorch", _ratio(c["torch"], c["numpy"]), None))
     groups = list(dict.fromkeys(b[0] for b in bars))
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(groups) + 1), 4))
     width = 0.38
     for i, group in enumerate(groups):
         for b in bars:
@@ -292,7 +323,7 @@ def _plot_ratios(results, path, plt):
                 ax.hlines(b[3], i - width, i + width, colors="k", linestyles=":",
                           label="target" if i == 0 else None)
     ax.axhline(1.0, color="gray", lw=0.8)
-    ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    ax.set_xticks(range(len(groups)), groups, fontsize=7)
     ax.set_ylabel("time / hand-written NumPy time")
     ax.set_title("Training step cost relative to hand-written NumPy (lower is better)")
     ax.legend(fontsize=8)

@@ -4,19 +4,19 @@
     minigen bench [--device ...] [--quick] [--out DIR]          (the same main())
 
 What it does, in order:
- 1. fixes the thread count of every library to the same N (threads.py) and records it;
- 2. builds every training step for every contender and *verifies* that the hand-written
+ 1. builds every training step for every contender and *verifies* that the hand-written
     NumPy step and PyTorch's compute minigen's loss, gradients and update (verify.py);
     a mismatch aborts the run before anything is timed;
- 3. times the training steps, the contenders interleaved (timing.py);
- 4. times single ops forward + backward over log-spaced sizes, and the per-op overhead (ops.py);
- 5. measures the peak memory of a 100-step MLP loop, each contender in its own process (memory.py);
- 6. writes DIR/<machine>.json, DIR/<machine>.md and DIR/<machine>-*.png, and prints the table.
+ 2. times the training steps: each contender in its own process with the same N threads
+    (workers.py, threads.py), the processes taking turns (timing.py); on the CPU a second
+    time with glibc's malloc pinned (not with --quick);
+ 3. times single ops forward + backward over log-spaced sizes, and the per-op overhead (ops.py);
+    (1-3 again on the GPU with --device all or cuda)
+ 4. measures the peak memory of a 100-step MLP loop, each contender in its own process (memory.py);
+ 5. writes DIR/<machine>.json, DIR/<machine>.md and DIR/<machine>-*.png, and prints the table.
     With --quick the names end in -quick, so a quick run never overwrites a full one.
 """
 import argparse
-import gc
-import json
 import os
 import sys
 import time
@@ -24,15 +24,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import threads as thread_control
+from benchmarks.workers import MALLOC_PINNED
 
 REPO = Path(__file__).resolve().parent.parent
 
-# repeats and warm-up calls per training step; repeats per op size and the least time one op
-# sample must last (quick ops are called several times per sample); the per-op chain; the memory loop
-SETTINGS = {False: {"step_repeats": 30, "step_warmup": 3, "op_repeats": 10, "op_min_sample_s": 0.01,
-                    "chain_length": 400, "chain_repeats": 30, "memory_steps": 100, "memory_size": "full"},
-            True: {"step_repeats": 7, "step_warmup": 2, "op_repeats": 5, "op_min_sample_s": 0.003,
-                   "chain_length": 400, "chain_repeats": 7, "memory_steps": 100, "memory_size": "full"}}
+# samples per training step, in visits of step_per_visit consecutive steps, each visit after
+# settle_s of untimed steps (timing.py); samples per op size, and the least time one op sample
+# lasts (quick ops are called several times per sample); the per-op chain; the memory loop;
+# whether the CPU steps are timed a second time with glibc's malloc pinned (workers.py)
+SETTINGS = {False: {"step_repeats": 30, "step_per_visit": 5, "step_warmup": 3, "settle_s": 0.2,
+                    "op_repeats": 10, "op_per_visit": 5, "op_min_sample_s": 0.01,
+                    "chain_length": 400, "chain_repeats": 30, "memory_steps": 100, "memory_size": "full",
+                    "malloc_pinned": True},
+            True: {"step_repeats": 8, "step_per_visit": 4, "step_warmup": 2, "settle_s": 0.2,
+                   "op_repeats": 4, "op_per_visit": 2, "op_min_sample_s": 0.003,
+                   "chain_length": 400, "chain_repeats": 8, "memory_steps": 100, "memory_size": "full",
+                   "malloc_pinned": False}}
 
 
 _T0 = time.perf_counter()
@@ -57,14 +64,13 @@ def _devices(device):
     raise SystemExit(f"bench: unknown device {device!r}: use cpu, cuda or all")
 
 
-def _torch(threads, notes):
-    """The torch module with n threads, or None (noted) when it is not importable."""
+def _torch(notes):
+    """The torch module, or None (noted) when it is not importable."""
     try:
         import torch
     except ImportError:
         notes.append("PyTorch is not installed: its columns are empty (it is optional).")
         return None
-    torch.set_num_threads(threads)
     return torch
 
 
@@ -87,53 +93,69 @@ def build_steps(spec, device, torch_module):
     return steps
 
 
-def run_steps(device, names, make_spec, torch_module, cfg):
-    """Verify every step first (all of them, before any clock starts), then time them."""
-    from benchmarks import timing, verify
-    verification, built = {}, {}
+def verify_steps(device, names, size, torch_module):
+    """Every step of every contender checked against minigen's, before any clock starts."""
+    from benchmarks import specs, verify
+    verification, titles = {}, {}
     for name in names:
-        spec = make_spec(name)
-        # fresh contenders for the check; the timed ones are built anew from the spec
+        spec = specs.STEPS[name]() if size == "full" else specs.tiny(name)
+        titles[name] = spec.title
         verification[name] = verify.verify(spec, build_steps(spec, device, torch_module))
-        built[name] = (spec, build_steps(spec, device, torch_module))
         log(f"  verified {name} on {device}: " + ", ".join(
             f"{label} max rel. grad err {r['max_grad_rel_err']:.1e}" for label, r in verification[name].items()))
-    results = {}
-    for name, (spec, steps) in built.items():
-        timed = timing.interleaved({label: (s.step, s.sync) for label, s in steps.items()},
-                                   repeats=cfg["step_repeats"], warmup=cfg["step_warmup"])
-        results[name] = {"title": spec.title, "contenders": timed}
-        log(f"  {name} on {device}: " + ", ".join(
+    return verification, titles
+
+
+def run_steps(device, names, titles, size, torch_module, threads, cfg, env=None):
+    """Time every step, each contender in its own worker process (workers.py), fresh for every
+    step; ``env``: extra environment variables for the workers (the malloc settings)."""
+    from benchmarks import timing
+    from benchmarks.workers import Workers
+    labels = ["minigen", "numpy"] + (["torch"] if torch_module is not None else [])
+    results, workers_info = {}, {}
+    for name in names:
+        key = ("step", name, size)
+        with Workers(labels, device, threads, env) as workers:
+            workers.build(key, warmup=cfg["step_warmup"], settle_s=cfg["settle_s"])
+            timed = timing.interleaved(workers.visits(key), repeats=cfg["step_repeats"],
+                                       per_visit=cfg["step_per_visit"])
+            workers_info = workers.info
+        results[name] = {"title": titles[name], "contenders": timed}
+        log(f"  {name} on {device}{' (malloc pinned)' if env else ''}: " + ", ".join(
             f"{label} {t['median_s'] * 1e3:.2f} ms" for label, t in timed.items()))
-    return verification, results
+    return results, workers_info
 
 
-def run_ops(device, torch_module, op_sizes, cfg):
+def run_ops(device, torch_module, op_sizes, threads, cfg):
+    """Single ops over sizes, and the per-op chain: minigen and PyTorch, one worker each."""
     from benchmarks import ops, timing
-    sweeps = {}
-    for op, sizes in op_sizes.items():
-        rows = []
-        for n in sizes:
-            arrays, shape = ops.case_arrays(op, n)
-            cases = {"minigen": ops.minigen_case(op, arrays, device)}
-            if torch_module is not None:
-                cases["torch"] = ops.torch_case(op, arrays, device)
-            timed = timing.interleaved(cases, repeats=cfg["op_repeats"], warmup=2,
-                                       min_sample_s=cfg["op_min_sample_s"])
-            rows.append({"size": n, "shape": shape, "contenders": timed})
-        sweeps[op] = rows
-        log(f"  {op} on {device}: sizes {sizes}")
-    chain = {}
-    libraries = ["minigen"] + (["torch"] if torch_module is not None else [])
-    cases = {lib: ops.chain_cases(lib, device, cfg["chain_length"]) for lib in libraries}
-    for mode in ("fwd_bwd", "fwd"):
-        timed = timing.interleaved({lib: cases[lib][mode] for lib in libraries},
-                                   repeats=cfg["chain_repeats"], warmup=3)
-        for lib, t in timed.items():
-            chain.setdefault(lib, {})[mode] = {**t, "per_op_us": t["median_s"] / cfg["chain_length"] * 1e6,
-                                               "per_op_iqr_us": t["iqr_s"] / cfg["chain_length"] * 1e6}
+    from benchmarks.workers import Workers
+    labels = ["minigen"] + (["torch"] if torch_module is not None else [])
+    sweeps, chain = {}, {}
+    options = {"warmup": 2, "settle_s": cfg["settle_s"], "min_sample_s": cfg["op_min_sample_s"]}
+    with Workers(labels, device, threads) as workers:
+        for op, sizes in op_sizes.items():
+            rows = []
+            for n in sizes:
+                key = ("op", op, n)
+                workers.build(key, **options)
+                timed = timing.interleaved(workers.visits(key), repeats=cfg["op_repeats"],
+                                           per_visit=cfg["op_per_visit"])
+                workers.drop(key)
+                rows.append({"size": n, "shape": ops.SHAPES[op].format(n=n), "contenders": timed})
+            sweeps[op] = rows
+            log(f"  {op} on {device}: sizes {sizes}")
+        for mode in ("fwd_bwd", "fwd"):
+            key = ("chain", mode, cfg["chain_length"])
+            workers.build(key, warmup=3, settle_s=cfg["settle_s"])
+            timed = timing.interleaved(workers.visits(key), repeats=cfg["chain_repeats"],
+                                       per_visit=cfg["step_per_visit"])
+            workers.drop(key)
+            for lib, t in timed.items():
+                chain.setdefault(lib, {})[mode] = {**t, "per_op_us": t["median_s"] / cfg["chain_length"] * 1e6,
+                                                   "per_op_iqr_us": t["iqr_s"] / cfg["chain_length"] * 1e6}
     log(f"  per-op overhead on {device}: " + ", ".join(
-        f"{lib} {chain[lib]['fwd_bwd']['per_op_us']:.1f} us" for lib in libraries))
+        f"{lib} {chain[lib]['fwd_bwd']['per_op_us']:.1f} us" for lib in labels))
     return sweeps, {"chain_length": cfg["chain_length"], "results": chain}
 
 
@@ -150,54 +172,58 @@ def run_memory(threads, torch_module, cfg):
     return out
 
 
-def collect(device="cpu", quick=False, threads=None, thread_how="", cfg=None, make_spec=None, op_sizes=None):
+def collect(device="cpu", quick=False, threads=None, cfg=None, size="full", op_sizes=None):
     """Run everything; return the results dict (nothing is written).
 
-    cfg, make_spec (step name -> Spec) and op_sizes ({op: [n, ...]}) override the defaults
-    (the smoke test uses them to run the whole pipeline on tiny problems).
+    cfg, size ("tiny": the tests' small steps) and op_sizes ({op: [n, ...]}) override the
+    defaults (the smoke test runs the whole pipeline on tiny problems with them).
     """
-    from benchmarks import machine, ops, specs
+    from benchmarks import machine, ops
     cfg = {**SETTINGS[bool(quick)], **(cfg or {})}
-    make_spec = make_spec or (lambda name: specs.STEPS[name]())
+    threads = int(threads or thread_control.default_threads())
     op_sizes = op_sizes or {op: sizes[1] if quick else sizes[0] for op, sizes in ops.SIZES.items()}
     notes = []
     started = time.perf_counter()
     cpu_before = _cpu_snapshot()
     load_before = os.getloadavg()
-    torch_module = _torch(threads, notes)
-    # Everything imported so far (PyTorch alone brings ~10^5 objects) is moved out of the
-    # garbage collector's sight: otherwise every full collection, inside whichever
-    # contender's step it happens to fall, would walk the other libraries' objects too,
-    # and the collection between rounds (timing.py) would cost ~0.2 s each.
-    gc.collect()
-    gc.freeze()
+    torch_module = _torch(notes) if cfg.get("torch", True) else None
     results = {"machine": machine.info(torch_module),
-               "settings": {"quick": bool(quick), "threads": threads, "thread_control": thread_how,
-                            "blas_threads_seen": thread_control.blas_threads(),
-                            "torch_threads": torch_module.get_num_threads() if torch_module else None,
+               "settings": {"quick": bool(quick), "threads": threads,
+                            "thread_control": "one process per contender, started with "
+                                              + "=".join(["/".join(thread_control.ENV_VARS), str(threads)])
+                                              + " (and torch.set_num_threads)",
                             "dtype": "float32", **cfg, "op_sizes": op_sizes,
-                            # glibc's allocator settings change step times a lot (README): recorded
+                            # glibc's allocator settings change step times a lot (workers.py): recorded
                             "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
                             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             "load_average_before": load_before},
                "devices": {}, "notes": notes}
     names = step_names(notes)
-    try:
-        for dev in _devices(device):
-            log(f"[{dev}] verifying and timing training steps ...")
+    for dev in _devices(device):
+        log(f"[{dev}] verifying and timing training steps ...")
+        verification, titles = verify_steps(dev, names, size, torch_module)
+        phase = _cpu_snapshot()
+        steps, info = run_steps(dev, names, titles, size, torch_module, threads, cfg)
+        others = {"steps": _others_cpu_share(phase)}
+        pinned = None
+        if dev == "cpu" and cfg["malloc_pinned"]:
             phase = _cpu_snapshot()
-            verification, steps = run_steps(dev, names, make_spec, torch_module, cfg)
-            others = {"steps": _others_cpu_share(phase)}
-            log(f"[{dev}] timing single ops ...")
-            phase = _cpu_snapshot()
-            sweeps, per_op = run_ops(dev, torch_module, op_sizes, cfg)
-            others["ops"] = _others_cpu_share(phase)
-            results["devices"][dev] = {"verification": verification, "steps": steps, "ops": sweeps,
-                                       "per_op": per_op, "others_cpu_share": others}
-            log(f"[{dev}] other processes' share of the CPU time: " + ", ".join(
-                f"{k} {'?' if v is None else f'{100 * v:.0f}%'}" for k, v in others.items()))
-    finally:
-        gc.unfreeze()
+            pinned, _ = run_steps(dev, names, titles, size, torch_module, threads, cfg, env=MALLOC_PINNED)
+            others["steps_malloc_pinned"] = _others_cpu_share(phase)
+        log(f"[{dev}] timing single ops ...")
+        phase = _cpu_snapshot()
+        sweeps, per_op = run_ops(dev, torch_module, op_sizes, threads, cfg)
+        others["ops"] = _others_cpu_share(phase)
+        results["devices"][dev] = {"verification": verification, "steps": steps, "ops": sweeps,
+                                   "per_op": per_op, "others_cpu_share": others, "workers": info}
+        if pinned is not None:
+            results["devices"][dev]["steps_malloc_pinned"] = {"env": MALLOC_PINNED, "steps": pinned}
+        log(f"[{dev}] other processes' share of the CPU time: " + ", ".join(
+            f"{k} {'?' if v is None else f'{100 * v:.0f}%'}" for k, v in others.items()))
+        for label, worker in info.items():
+            seen = [worker.get("blas_threads"), worker.get("torch_threads")]
+            if any(n is not None and n != threads for n in seen):
+                notes.append(f"{label} worker on {dev} reported {seen} (BLAS, torch) threads, not {threads}.")
     if cfg["memory_steps"]:
         log("[cpu] memory of a training loop ...")
         results["memory"] = run_memory(threads, torch_module, cfg)
@@ -239,26 +265,6 @@ def _others_cpu_share(before):
     return max(0.0, busy - (after[1] - before[1])) / (wall * (os.cpu_count() or 1))
 
 
-def _rerun_in_child(device, quick, out, threads, name):
-    """Start this benchmark again in a process whose thread variables are set from the start;
-    return the results it wrote."""
-    import subprocess
-
-    from benchmarks import machine, report
-    name = name or machine.slug(machine.info())
-    args = [sys.executable, "-m", "benchmarks.run", "--device", device, "--out", str(Path(out).resolve()),
-            "--threads", str(threads), "--name", name] + (["--quick"] if quick else [])
-    env = thread_control.env_with_threads(threads)
-    env["MINIGEN_BENCH_CHILD"] = "1"
-    log(f"bench: re-running in a child process with {'/'.join(thread_control.ENV_VARS)}={threads} "
-        "(threadpoolctl is not installed, so the thread pools can only be sized at start)")
-    proc = subprocess.run(args, cwd=REPO, env=env, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(proc.returncode)
-    stem = name + ("-quick" if quick else "")
-    return json.loads((Path(out) / f"{stem}.json").read_text())
-
-
 def main(device="cpu", quick=False, out="benchmarks/results", threads=None, name=None):
     """Run the benchmark, write JSON, markdown and plots into ``out``, print the table.
 
@@ -269,18 +275,7 @@ def main(device="cpu", quick=False, out="benchmarks/results", threads=None, name
     Returns the results dict.
     """
     from benchmarks import report
-    out = Path(out)
-    threads = int(threads or thread_control.default_threads())
-    context, how = thread_control.limit(threads)
-    if context is None:
-        if os.environ.get("MINIGEN_BENCH_CHILD"):
-            raise SystemExit(f"bench: could not fix the thread count: {how}")
-        return _rerun_in_child(device, quick, out, threads, name)
-    with context:
-        results = collect(device, quick, threads, how)
-    seen = results["settings"]["blas_threads_seen"]
-    if seen is not None and seen != threads:
-        results["notes"].append(f"NumPy's BLAS reported {seen} threads, not {threads}.")
+    results = collect(device, quick, threads)
     paths = report.write(results, out, name)
     print(report.markdown(results))
     log("wrote " + ", ".join(str(p) for p in paths))

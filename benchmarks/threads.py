@@ -2,17 +2,12 @@
 
 NumPy (OpenBLAS or MKL) and PyTorch (OpenMP, MKL) each keep a thread pool. Their sizes are
 read from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS when the library is
-*loaded*, so setting those variables after ``import numpy`` does nothing. Three ways, in
-order of preference:
-
-1. threadpoolctl (if installed) resizes the BLAS and OpenMP pools of the running process;
-2. the variables were already set, to the wanted number, when this process started;
-3. otherwise the benchmark re-runs itself in a child process started with the variables
-   set (see run.py), which is the only reliable way without threadpoolctl.
-
-PyTorch's intra-op pool is set with torch.set_num_threads(n) in every case.
+*loaded*, so setting those variables after ``import numpy`` does nothing (threadpoolctl
+could resize a running pool; it is not needed here). Everything timed therefore runs in a
+process started with the variables set: the workers (workers.py) and the memory children
+(memory.py). PyTorch's intra-op pool is also set with torch.set_num_threads(n). Each worker
+reports what its BLAS and PyTorch say they use (``blas_threads``), and the results record it.
 """
-import contextlib
 import ctypes
 import os
 
@@ -31,24 +26,6 @@ def env_with_threads(n, base=None):
     env = dict(os.environ if base is None else base)
     env.update({var: str(n) for var in ENV_VARS})
     return env
-
-
-def env_matches(n):
-    return all(os.environ.get(var) == str(n) for var in ENV_VARS)
-
-
-def limit(n):
-    """(context manager, how) that holds the BLAS/OpenMP pools at ``n`` threads, or (None, why)
-    when neither threadpoolctl nor the environment can do it (the caller must re-run itself)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    if threadpool_limits is not None:
-        return threadpool_limits(limits=n), "threadpoolctl"
-    if env_matches(n):
-        return contextlib.nullcontext(), "environment variables set at process start"
-    return None, "threadpoolctl is not installed and the thread variables were not set at start"
 
 
 def blas_threads():

@@ -1,18 +1,22 @@
 """Timing: warm-up, then repeated samples of every contender, interleaved, summarised by the
 median and the interquartile range.
 
-Interleaving: in each round every contender runs once, the order rotating from round to
-round, so that a slow spell of the machine (another process, a thermal dip) lands on all
-contenders alike instead of on whichever happened to be measured then. Each sample is
-bracketed by ``sync()`` (a no-op on the CPU, a device synchronisation on a GPU) so that a
-clock is never read while queued GPU work is still running.
+A *visit* gives one contender the machine for a few consecutive samples: first it runs
+untimed for ``settle_s`` seconds (at least once), then it is timed ``per_visit`` times in a
+row, the way a training loop runs step after step. The settling matters: a library's idle
+worker threads keep spinning for a while after its last call (OpenBLAS for ~0.1 s, OpenMP
+runtimes too), and would otherwise steal a core from the next contender. Visits are
+interleaved: each round visits every contender once, the order rotating from round to
+round, so that a slow spell of a shared machine falls on all contenders alike.
 
-A sample is one call of the step, or, for operations too quick to time alone, the mean of
-``inner`` calls, where ``inner`` is chosen once (after the warm-up) so that a sample lasts
-at least ``min_sample_s``. The garbage collector stays on (its cost is part of running an
-engine) but a full collection is run between rounds, outside the clock. (run.py freezes
-the objects that exist before timing starts, so such collections see only the contenders'
-own garbage.)
+A sample is one call, or, for calls too quick to time alone, the mean of ``inner`` calls,
+``inner`` chosen on the first visit so that a sample lasts at least ``min_sample_s``. Every
+sample is bracketed by ``sync()`` (a no-op on the CPU, a device synchronisation on a GPU),
+so no clock is read while queued GPU work is still running. The garbage collector stays on
+(a real engine pays for it); a collection runs before each visit, outside the clock.
+
+``local_visit`` makes a visit from an in-process function; workers.py runs them in one
+process per contender.
 """
 import gc
 import math
@@ -44,24 +48,54 @@ def _timed(fn, sync, inner):
     return (time.perf_counter() - t0) / inner
 
 
-def interleaved(contenders, repeats, warmup=2, min_sample_s=0.0):
-    """Time each contender's ``fn`` ``repeats`` times, interleaved.
+class Visitor:
+    """Visits of one in-process contender: ``visitor(count)`` settles, then returns ``count``
+    sample times. The first visit also warms up and chooses ``inner``."""
 
-    contenders: {label: (fn, sync)}.  Returns {label: summarize(...) + {"inner": calls per sample}}.
-    """
-    labels = list(contenders)
-    inner = {}
-    for label in labels:
-        fn, sync = contenders[label]
+    def __init__(self, fn, sync, warmup=2, settle_s=0.0, min_sample_s=0.0):
+        self.fn, self.sync = fn, sync
+        self.warmup, self.settle_s, self.min_sample_s = warmup, settle_s, min_sample_s
+        self.inner = None
+
+    def _calibrate(self):
         one = math.inf
-        for _ in range(max(warmup, 1)):
-            one = min(one, _timed(fn, sync, 1))
-        inner[label] = max(1, math.ceil(min_sample_s / one)) if one > 0 else 1
-    samples = {label: [] for label in labels}
-    for r in range(repeats):
+        for _ in range(max(self.warmup, 1)):
+            one = min(one, _timed(self.fn, self.sync, 1))
+        self.inner = max(1, math.ceil(self.min_sample_s / one)) if one > 0 else 1
+
+    def __call__(self, count):
         gc.collect()
+        if self.inner is None:
+            self._calibrate()
+        start = time.perf_counter()
+        while True:                                   # settle: at least one untimed call
+            self.fn()
+            self.sync()
+            if time.perf_counter() - start >= self.settle_s:
+                break
+        return [_timed(self.fn, self.sync, self.inner) for _ in range(count)]
+
+
+def local_visit(fn, sync, warmup=2, settle_s=0.0, min_sample_s=0.0):
+    return Visitor(fn, sync, warmup, settle_s, min_sample_s)
+
+
+def interleaved(visits, repeats, per_visit=1):
+    """Sample every contender ``repeats`` times, ``per_visit`` samples a visit, visits interleaved.
+
+    visits: {label: visit}, visit(count) -> list of ``count`` sample times (seconds), plus an
+    ``inner`` attribute (calls per sample) when it has one.
+    Returns {label: summarize(...) + {"inner": calls per sample, "per_visit": ...}}.
+    """
+    labels = list(visits)
+    samples = {label: [] for label in labels}
+    r = 0
+    while any(len(s) < repeats for s in samples.values()):
         start = r % len(labels)
         for label in labels[start:] + labels[:start]:
-            fn, sync = contenders[label]
-            samples[label].append(_timed(fn, sync, inner[label]))
-    return {label: {**summarize(samples[label]), "inner": inner[label]} for label in labels}
+            want = min(per_visit, repeats - len(samples[label]))
+            if want > 0:
+                samples[label].extend(visits[label](want))
+        r += 1
+    return {label: {**summarize(samples[label]), "inner": getattr(visits[label], "inner", None),
+                    "per_visit": per_visit} for label in labels}

@@ -2,6 +2,7 @@
 check that says so catches a wrong one, and the whole pipeline runs end to end on tiny
 problems. No assertion here depends on how fast anything ran."""
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,27 +80,32 @@ def test_summary_statistics():
         (3.0, 2.0, 4.0, 2.0, 1.0, 5.0, 5)
 
 
-def test_interleaved_runs_every_contender_in_rotating_order():
+def test_interleaved_visits_every_contender_in_rotating_order():
     calls = []
-    contenders = {c: (lambda c=c: calls.append(c), lambda: None) for c in "abc"}
-    out = timing.interleaved(contenders, repeats=3, warmup=1)
-    assert calls[:3] == list("abc")                      # warm-up
-    assert calls[3:] == list("abc") + list("bca") + list("cab")
-    assert all(out[c]["n"] == 3 and out[c]["inner"] == 1 for c in "abc")
+    visits = {c: (lambda count, c=c: [calls.append(c) or 1.0 for _ in range(count)]) for c in "abc"}
+    out = timing.interleaved(visits, repeats=5, per_visit=2)
+    assert "".join(calls) == "aabbcc" + "bbccaa" + "cab"      # 2 + 2 + 1 samples each, order rotating
+    assert all(out[c]["n"] == 5 for c in "abc")
 
 
-def test_thread_limit_needs_threadpoolctl_or_the_environment(monkeypatch):
-    """Without threadpoolctl the pools can only be sized at start: the variables must match."""
-    try:
-        import threadpoolctl  # noqa: F401
-        pytest.skip("threadpoolctl is installed: it is used instead")
-    except ImportError:
-        pass
-    for var in threads.ENV_VARS:
-        monkeypatch.setenv(var, "3")
-    assert threads.limit(3)[0] is not None
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert threads.limit(3)[0] is None                    # -> run.main re-runs itself in a child
+def test_a_visit_settles_then_times_consecutive_calls():
+    calls = []
+    visit = timing.local_visit(lambda: calls.append(1), lambda: None, warmup=2, settle_s=0.0)
+    times = visit(3)
+    assert len(times) == 3 and visit.inner == 1
+    assert len(calls) == 2 + 1 + 3                            # warm-up, one settling call, 3 samples
+
+
+def test_workers_time_each_contender_in_its_own_process():
+    from benchmarks.workers import Workers
+    key = ("step", "mlp", "tiny")
+    with Workers(["minigen", "numpy"], "cpu", threads=1) as workers:
+        workers.build(key, warmup=1, settle_s=0.0)
+        out = timing.interleaved(workers.visits(key), repeats=2, per_visit=1)
+        pids = {info["pid"] for info in workers.info.values()}
+    assert set(out) == {"minigen", "numpy"} and all(r["n"] == 2 and r["median_s"] > 0 for r in out.values())
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert all(info["blas_threads"] in (1, None) for info in workers.info.values())
 
 
 def test_memory_child_reports_a_positive_loop_peak():
@@ -109,14 +115,13 @@ def test_memory_child_reports_a_positive_loop_peak():
 
 def test_whole_pipeline_on_tiny_problems(tmp_path):
     """collect -> write: JSON, markdown and plots, with every section filled in."""
-    cfg = {"step_repeats": 2, "step_warmup": 1, "op_repeats": 2, "op_min_sample_s": 0.0,
-           "chain_length": 8, "chain_repeats": 2, "memory_steps": 2, "memory_size": "tiny",
-           "memory_contenders": ["minigen", "numpy"]}
+    cfg = {"step_repeats": 2, "step_per_visit": 1, "step_warmup": 1, "settle_s": 0.0, "op_repeats": 2,
+           "op_per_visit": 1, "op_min_sample_s": 0.0, "chain_length": 8, "chain_repeats": 2,
+           "memory_steps": 2, "memory_size": "tiny", "torch": False, "malloc_pinned": True}
     sizes = {op: [4] if op != "conv_transpose2d" else [2] for op in ops.SIZES}
-    results = run.collect("cpu", quick=True, threads=1, thread_how="test", cfg=cfg,
-                          make_spec=specs.tiny, op_sizes=sizes)
+    results = run.collect("cpu", quick=True, threads=1, cfg=cfg, size="tiny", op_sizes=sizes)
     cpu = results["devices"]["cpu"]
-    assert set(cpu["steps"]) >= set(STEPS)
+    assert set(cpu["steps"]) >= set(STEPS) and set(cpu["steps_malloc_pinned"]["steps"]) == set(cpu["steps"])
     assert all({"minigen", "numpy"} <= set(s["contenders"]) for s in cpu["steps"].values())
     assert set(cpu["ops"]) == set(ops.SIZES)
     assert cpu["per_op"]["results"]["minigen"]["fwd_bwd"]["per_op_us"] > 0
@@ -126,5 +131,5 @@ def test_whole_pipeline_on_tiny_problems(tmp_path):
                                              "smoke-quick.json", "smoke-quick.md"]
     assert json.loads((tmp_path / "smoke-quick.json").read_text())["settings"]["threads"] == 1
     text = (tmp_path / "smoke-quick.md").read_text()
-    for heading in ("Training steps", "Per-op overhead", "Memory", "Single ops", "Verification"):
+    for heading in ("Training steps", "malloc pinned", "Per-op overhead", "Memory", "Single ops", "Verification"):
         assert heading in text
