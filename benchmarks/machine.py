@@ -54,9 +54,25 @@ def _numpy_blas():
         return None
 
 
+def source_state():
+    """The git commit of the checkout being measured, and whether it had uncommitted changes
+    (the engine's speed is a property of its source), or None outside a git checkout."""
+    import subprocess
+    from pathlib import Path
+    root = Path(mg.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--", "minigen"], cwd=root,
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "minigen_has_uncommitted_changes": bool(status.strip())}
+
+
 def info(torch_module=None):
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
-            "gpu": gpu_name(), "versions": versions(torch_module)}
+            "gpu": gpu_name(), "versions": versions(torch_module), "source": source_state()}
 
 
 def slug(machine):

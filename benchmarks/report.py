@@ -38,7 +38,12 @@ def _jsonable(value):
 
 # ----- markdown -----
 def _ms(summary):
-    return f"{summary['median_s'] * 1e3:.2f} ({summary['iqr_s'] * 1e3:.2f})"
+    """'6.01 (1.79)': median (IQR) in ms; with several processes, their medians' range after it."""
+    text = f"{summary['median_s'] * 1e3:.2f} ({summary['iqr_s'] * 1e3:.2f})"
+    per_process = summary.get("process_medians_s") or []
+    if len(per_process) > 1:
+        text += f" [{min(per_process) * 1e3:.2f}-{max(per_process) * 1e3:.2f}]"
+    return text
 
 
 def _ratio(a, b):
@@ -64,10 +69,13 @@ def markdown(results, stem=None):
              f"after {_load(s.get('load_average_after'))}; other processes' share of the CPU time "
              f"during the run: {_share(s.get('others_cpu_share'))}; {s.get('seconds', 0):.0f} s in all.",
              "",
-             "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+             "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + "." + _source(m.get("source")),
              "",
-             f"Times are medians over {s['step_repeats']} steps, the interquartile range in brackets. "
-             "Each contender ran in its own process; the processes took turns (visits of "
+             f"Times are medians over {s['step_repeats']} steps, the interquartile range in parentheses. "
+             f"Each contender ran in its own process, {s.get('step_processes', 1)} fresh processes one after "
+             "another per step (a process's heap history alone moves a step's time): the range of their "
+             "medians is in square brackets; read a ratio as uncertain by about that much. The contenders' "
+             "processes took turns (visits of "
              f"{s['step_per_visit']} consecutive steps, each after {s['settle_s']} s of untimed steps, "
              f"and {s['step_warmup']} warm-up steps before the first). "
              "Every contender's loss, gradients and updated parameters were checked against minigen's "
@@ -88,6 +96,13 @@ def markdown(results, stem=None):
         if any(d != "cpu" for d in results["devices"]):
             lines += [f"![GPU speed-up]({stem}-gpu-speedup.png)", ""]
     return "\n".join(lines)
+
+
+def _source(source):
+    if not source:
+        return ""
+    dirty = " plus uncommitted changes in minigen/" if source["minigen_has_uncommitted_changes"] else ""
+    return f" Source: commit {source['commit'][:10]}{dirty}."
 
 
 def _threads_seen(results):

@@ -28,15 +28,16 @@ from benchmarks.workers import MALLOC_PINNED
 
 REPO = Path(__file__).resolve().parent.parent
 
-# samples per training step, in visits of step_per_visit consecutive steps, each visit after
-# settle_s of untimed steps (timing.py); samples per op size, and the least time one op sample
+# samples per training step, from step_processes fresh processes per contender (a process's
+# heap history matters: workers.py), in visits of step_per_visit consecutive steps, each visit
+# after settle_s of untimed steps (timing.py); samples per op size, and the least time one op sample
 # lasts (quick ops are called several times per sample); the per-op chain; the memory loop;
 # whether the CPU steps are timed a second time with glibc's malloc pinned (workers.py)
-SETTINGS = {False: {"step_repeats": 30, "step_per_visit": 5, "step_warmup": 3, "settle_s": 0.2,
+SETTINGS = {False: {"step_repeats": 30, "step_processes": 5, "step_per_visit": 3, "step_warmup": 3, "settle_s": 0.2,
                     "op_repeats": 10, "op_per_visit": 5, "op_min_sample_s": 0.01,
                     "chain_length": 400, "chain_repeats": 30, "memory_steps": 100, "memory_size": "full",
                     "malloc_pinned": True},
-            True: {"step_repeats": 8, "step_per_visit": 4, "step_warmup": 2, "settle_s": 0.2,
+            True: {"step_repeats": 8, "step_processes": 1, "step_per_visit": 4, "step_warmup": 2, "settle_s": 0.2,
                    "op_repeats": 4, "op_per_visit": 2, "op_min_sample_s": 0.003,
                    "chain_length": 400, "chain_repeats": 8, "memory_steps": 100, "memory_size": "full",
                    "malloc_pinned": False}}
@@ -113,13 +114,22 @@ def run_steps(device, names, titles, size, torch_module, threads, cfg, env=None)
     from benchmarks.workers import Workers
     labels = ["minigen", "numpy"] + (["torch"] if torch_module is not None else [])
     results, workers_info = {}, {}
+    generations = cfg["step_processes"]
     for name in names:
         key = ("step", name, size)
-        with Workers(labels, device, threads, env) as workers:
-            workers.build(key, warmup=cfg["step_warmup"], settle_s=cfg["settle_s"])
-            timed = timing.interleaved(workers.visits(key), repeats=cfg["step_repeats"],
-                                       per_visit=cfg["step_per_visit"])
-            workers_info = workers.info
+        samples = {label: [] for label in labels}
+        medians = {label: [] for label in labels}
+        for _ in range(generations):   # fresh processes: each has its own heap and thread pools
+            with Workers(labels, device, threads, env) as workers:
+                workers.build(key, warmup=cfg["step_warmup"], settle_s=cfg["settle_s"])
+                timed = timing.interleaved(workers.visits(key), repeats=cfg["step_repeats"] // generations,
+                                           per_visit=cfg["step_per_visit"])
+                workers_info = workers.info
+            for label, t in timed.items():
+                samples[label] += t["samples_s"]
+                medians[label].append(t["median_s"])
+        timed = {label: {**timing.summarize(samples[label]), "process_medians_s": medians[label],
+                         "per_visit": cfg["step_per_visit"]} for label in labels}
         results[name] = {"title": titles[name], "contenders": timed}
         log(f"  {name} on {device}{' (malloc pinned)' if env else ''}: " + ", ".join(
             f"{label} {t['median_s'] * 1e3:.2f} ms" for label, t in timed.items()))

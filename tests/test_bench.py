@@ -115,7 +115,7 @@ def test_memory_child_reports_a_positive_loop_peak():
 
 def test_whole_pipeline_on_tiny_problems(tmp_path):
     """collect -> write: JSON, markdown and plots, with every section filled in."""
-    cfg = {"step_repeats": 2, "step_per_visit": 1, "step_warmup": 1, "settle_s": 0.0, "op_repeats": 2,
+    cfg = {"step_repeats": 2, "step_processes": 2, "step_per_visit": 1, "step_warmup": 1, "settle_s": 0.0, "op_repeats": 2,
            "op_per_visit": 1, "op_min_sample_s": 0.0, "chain_length": 8, "chain_repeats": 2,
            "memory_steps": 2, "memory_size": "tiny", "torch": False, "malloc_pinned": True}
     sizes = {op: [4] if op != "conv_transpose2d" else [2] for op in ops.SIZES}
@@ -123,6 +123,8 @@ def test_whole_pipeline_on_tiny_problems(tmp_path):
     cpu = results["devices"]["cpu"]
     assert set(cpu["steps"]) >= set(STEPS) and set(cpu["steps_malloc_pinned"]["steps"]) == set(cpu["steps"])
     assert all({"minigen", "numpy"} <= set(s["contenders"]) for s in cpu["steps"].values())
+    assert all(len(t["process_medians_s"]) == 2 and t["n"] == 2
+               for s in cpu["steps"].values() for t in s["contenders"].values())
     assert set(cpu["ops"]) == set(ops.SIZES)
     assert cpu["per_op"]["results"]["minigen"]["fwd_bwd"]["per_op_us"] > 0
     assert set(results["memory"]["results"]) >= {"minigen", "numpy"}
