@@ -75,7 +75,7 @@ class MinigenStep:
         self.spec = spec
         self.device = backend.normalize_device(device)
         self.model = load(build_model(spec), spec, self.device)
-        self.batch = {k: mg.tensor(v, dtype=v.dtype, device=self.device) for k, v in spec.batch.items()}
+        self.batch = {k: mg.Tensor(v, dtype=v.dtype, device=self.device) for k, v in spec.batch.items()}
         self.opt = optim.SGD(self.model.parameters(), lr=spec.lr)
 
     def step(self):
@@ -121,7 +121,7 @@ class MinigenGANStep:
         self.model = load(GAN(e["z_dim"], e["dim"], e["hidden"]), spec, self.device)
         self.G, self.D = self.model.G, self.model.D
         self.d_loss_fn, self.g_loss_fn = LOSSES["nonsaturating"]
-        self.batch = {k: mg.tensor(v, dtype=v.dtype, device=self.device) for k, v in spec.batch.items()}
+        self.batch = {k: mg.Tensor(v, dtype=v.dtype, device=self.device) for k, v in spec.batch.items()}
         self.opt_d = optim.Adam(self.D.parameters(), lr=spec.lr, betas=e["betas"], eps=e["eps"])
         self.opt_g = optim.Adam(self.G.parameters(), lr=spec.lr, betas=e["betas"], eps=e["eps"])
 

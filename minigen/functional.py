@@ -2,8 +2,8 @@
 
 Each is a few lines of tensor algebra, so its gradient (and second derivative) comes from
 the primitives' backward methods; nothing here has a backward of its own. Where a fused
-primitive is used instead (softmax, log_softmax, logsumexp, softplus), its docstring in
-ops/ says why.
+primitive is used instead (softmax, log_softmax, logsumexp, softplus, gelu, linear,
+cross_entropy), its docstring in ops/ says why.
 """
 import math
 
@@ -36,13 +36,12 @@ def silu(x):
 # ----- layers as functions -----
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight (out, in) as in PyTorch.  x (..., in) -> (..., out)."""
-    if weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise OpError(f"linear: x has shape {x.shape} but weight (out, in) has shape {weight.shape}; "
                       f"x's last dim must equal in = {weight.shape[-1]}")
-    if x.ndim > 2:  # one 2-D product, not a batch of them: weight's gradient needs no sum over a batch
+    if x.ndim != 2:  # one 2-D product (a 1-D x is one row), not a batch of them: no sum over a batch
         return linear(x.reshape(-1, x.shape[-1]), weight, bias).reshape(*x.shape[:-1], weight.shape[0])
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    return x @ weight.T if bias is None else ops.linear(x, weight, bias)
 
 
 def _check_image(name, x, w, channel_axis):
@@ -53,11 +52,17 @@ def _check_image(name, x, w, channel_axis):
                       f"{w.shape[channel_axis]} (x {x.shape})")
 
 
+def _window_rows(w):
+    """A conv weight (A, B, kh, kw) as a matrix (A, kh*kw*B): each row in im2col's window order."""
+    return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+
+
 def conv2d(x, w, b=None, stride=1, padding=0):
     """x (N, C, H, W), w (C_out, C, kh, kw), b (C_out,) -> (N, C_out, OH, OW).
 
     Windows become rows (im2col) and the convolution is one matrix product:
-    (N*OH*OW, C*kh*kw) @ (C*kh*kw, C_out).
+    (N*OH*OW, kh*kw*C) @ (kh*kw*C, C_out). Its result is channels-last in memory; the
+    (N, C_out, OH, OW) tensor returned is a view of it, which the next layer reads as is.
     """
     _check_image("conv2d", x, w, channel_axis=1)
     c_out, c_in, kh, kw = w.shape
@@ -66,11 +71,9 @@ def conv2d(x, w, b=None, stride=1, padding=0):
     if padding:
         x = pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     n = x.shape[0]
-    cols = ops.im2col(x, kh, kw, stride)                               # (N, OH, OW, C, kh, kw)
+    cols = ops.im2col(x, kh, kw, stride)                               # (N, OH, OW, kh, kw, C)
     oh, ow = cols.shape[1:3]
-    out = cols.reshape(n * oh * ow, c_in * kh * kw) @ w.reshape(c_out, c_in * kh * kw).T
-    if b is not None:
-        out = out + b                                                  # (N*OH*OW, C_out)
+    out = linear(cols.reshape(n * oh * ow, kh * kw * c_in), _window_rows(w), b)  # (N*OH*OW, C_out)
     return out.reshape(n, oh, ow, c_out).transpose(0, 3, 1, 2)
 
 
@@ -87,7 +90,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0):
     if hp <= 2 * padding or wp <= 2 * padding:
         raise OpError(f"conv_transpose2d: padding {padding} crops away the whole output ({hp}x{wp})")
     rows = x.transpose(0, 2, 3, 1).reshape(n * h * wd, c_in)
-    cols = (rows @ w.reshape(c_in, c_out * kh * kw)).reshape(n, h, wd, c_out, kh, kw)
+    cols = (rows @ _window_rows(w)).reshape(n, h, wd, kh, kw, c_out)
     out = ops.col2im(cols, (n, c_out, hp, wp), kh, kw, stride)
     if padding:
         out = out[:, :, padding:hp - padding, padding:wp - padding]
@@ -100,8 +103,8 @@ def _pool(name, reduce, x, kernel_size, stride):
     stride = kernel_size if stride is None else stride
     if output_size(x.shape[2], kernel_size, stride) < 1 or output_size(x.shape[3], kernel_size, stride) < 1:
         raise OpError(f"{name}: kernel {kernel_size} is larger than the input {x.shape}")
-    cols = ops.im2col(x, kernel_size, kernel_size, stride)             # (N, OH, OW, C, k, k)
-    return reduce(cols, axis=(4, 5)).transpose(0, 3, 1, 2)
+    cols = ops.im2col(x, kernel_size, kernel_size, stride)             # (N, OH, OW, k, k, C)
+    return reduce(cols, axis=(3, 4)).transpose(0, 3, 1, 2)
 
 
 def max_pool2d(x, kernel_size, stride=None):
@@ -161,8 +164,7 @@ def cross_entropy(logits, targets):
     targets = _class_indices("cross_entropy", targets, logits.shape[1], logits)
     if targets.shape != logits.shape[:1]:
         raise OpError(f"cross_entropy: targets must have shape ({logits.shape[0]},), got {targets.shape}")
-    picked = log_softmax(logits, axis=1)[logits.xp.arange(logits.shape[0]), targets]
-    return -picked.mean()
+    return ops.cross_entropy(logits, targets)
 
 
 def binary_cross_entropy_with_logits(logits, targets):

@@ -201,7 +201,26 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += g
             g = buf
-        p -= g * lr
+        _subtract_scaled(p, g, lr)
+
+
+_BLOCK = 1 << 16  # elements: 256 KiB of float32, a block that stays in cache
+
+
+def _subtract_scaled(p, g, scale):
+    """p -= scale * g, a block of rows at a time.
+
+    ``g * scale`` needs a temporary (g is the user's .grad and is not written to). Whole, it
+    is as large as the biggest weight, and it sets the peak memory of a training step (the
+    step's gradients are all alive at that moment); in blocks it is a small array that stays
+    in cache. On a GPU this is a handful of kernel launches per weight.
+    """
+    rows = _BLOCK // max(1, p[0].size) if p.ndim else 0
+    if rows == 0 or rows >= len(p):
+        p -= g * scale
+        return
+    for start in range(0, len(p), rows):
+        p[start:start + rows] -= g[start:start + rows] * scale
 
 
 class Adam(Optimizer):

@@ -35,6 +35,16 @@ def test_conv2d_with_mismatched_channels_or_ranks_names_the_shapes():
         F.max_pool2d(x, 7)
 
 
+def test_linear_with_a_bias_of_the_wrong_shape_or_dtype_names_the_shapes():
+    x, w = mg.zeros(2, 3), mg.zeros(4, 3)
+    with pytest.raises(OpError, match=r"linear: the bias must be \(4,\) float32.*\(2, 3\).*\(4, 3\).*\(2, 4\)"):
+        F.linear(x, w, mg.zeros(2, 4))
+    with pytest.raises(OpError, match=r"linear: the bias must be \(4,\) float32.*\(4,\) float64"):
+        F.linear(x, w, mg.zeros(4, dtype="float64"))
+    with pytest.raises(OpError, match=r"linear: dtypes differ"):
+        F.linear(mg.zeros(2, 3, dtype="float64"), w, mg.zeros(4))
+
+
 def test_broadcasting_failure_in_add_names_the_op_and_both_shapes():
     with pytest.raises(OpError, match=r"add.*\(2, 3\).*\(4,\)"):
         mg.zeros(2, 3) + mg.zeros(4)

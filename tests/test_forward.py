@@ -100,3 +100,30 @@ def test_boolean_mask_indexing_selects_like_numpy(device):
     a = np.arange(6.0).reshape(2, 3)
     x = mg.tensor(a, device=device)
     np.testing.assert_array_equal(x[x > 2].numpy(), a[a > 2])
+
+
+def test_convolutions_and_padding_read_any_memory_layout(device):
+    # a convolution's output is channels-last in memory; the next layer must read it as is
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 6))
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    wt = rng.standard_normal((3, 4, 4, 4))
+    contiguous = mg.tensor(x, dtype="float64", device=device)
+    channels_last = mg.tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), dtype="float64",
+                              device=device).transpose(0, 3, 1, 2)
+    assert not channels_last.data.flags.c_contiguous
+    W, B, WT = (mg.tensor(a, dtype="float64", device=device) for a in (w, b, wt))
+    for f in (lambda t: F.conv2d(t, W, B, stride=2, padding=1), lambda t: F.pad(t, 2, 1.5),
+              lambda t: F.conv_transpose2d(t, WT, stride=2, padding=1), lambda t: F.max_pool2d(t, 2)):
+        np.testing.assert_allclose(f(channels_last).numpy(), f(contiguous).numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(F.pad(channels_last, 2, 1.5).numpy(),
+                                  np.pad(x, 2, mode="constant", constant_values=1.5))
+
+
+def test_a_boolean_mask_multiplies_without_changing_the_dtype(device):
+    x = mg.tensor([1.0, -2.0, 3.0], requires_grad=True, device=device)
+    y = x * (x > 0)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])

@@ -46,6 +46,18 @@ def test_sgd_plain_is_geometric_on_a_quadratic():
         np.testing.assert_allclose(x, (1 - 0.1 * a) ** t * x0, rtol=1e-14)
 
 
+@pytest.mark.parametrize("shape", [(300, 301), (70000,), (5, 1, 20000)])
+def test_sgd_updates_a_large_parameter_block_by_block_exactly(shape):
+    # p -= lr * g runs in blocks of rows (a small temporary); every entry gets the same update
+    rng = np.random.default_rng(0)
+    p0, g = rng.standard_normal(shape), rng.standard_normal(shape)
+    p = leaf(p0)
+    p.grad = mg.tensor(g, dtype="float64")
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.numpy(), p0 - g * 0.1)
+    np.testing.assert_array_equal(p.grad.numpy(), g)          # the gradient is not written to
+
+
 def test_sgd_momentum_hand_computed():
     # x0 = 1, g = x, lr = 0.1, mu = 0.9
     # step 1: b = 1,                  x = 1 - 0.1       = 0.9

@@ -2,22 +2,23 @@
 
 arith   elementwise + - * / ** neg maximum minimum where, comparisons
 unary   exp log sqrt tanh sigmoid relu abs softplus gelu cast to_device
-reduce  sum mean var max min logsumexp softmax log_softmax
+reduce  sum mean var max min logsumexp softmax log_softmax cross_entropy
 shape   reshape transpose broadcast_to sum_to getitem concat stack pad
-linalg  matmul
+linalg  matmul linear
 conv    im2col col2im
 """
 from minigen.ops.arith import (add, binary, compare, div, lift, maximum, minimum, mul, neg, pow,
                                sub, where)
 from minigen.ops.conv import col2im, im2col
-from minigen.ops.linalg import matmul
-from minigen.ops.reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
+from minigen.ops.linalg import linear, matmul
+from minigen.ops.reduce import (cross_entropy, log_softmax, logsumexp, max, mean, min, softmax, sum,
+                                var)
 from minigen.ops.shape import (broadcast_to, concat, getitem, pad, reshape, stack, sum_to,
                                transpose)
 from minigen.ops.unary import abs, cast, exp, gelu, log, relu, sigmoid, softplus, sqrt, tanh, to_device
 
-__all__ = ["abs", "add", "binary", "broadcast_to", "cast", "col2im", "compare", "concat", "div",
-           "exp", "gelu", "getitem", "im2col", "lift", "log", "log_softmax", "logsumexp", "matmul", "max",
-           "maximum", "mean", "min", "minimum", "mul", "neg", "pad", "pow", "relu", "reshape",
-           "sigmoid", "softmax", "softplus", "sqrt", "stack", "sub", "sum", "sum_to", "tanh",
-           "to_device", "transpose", "var", "where"]
+__all__ = ["abs", "add", "binary", "broadcast_to", "cast", "col2im", "compare", "concat",
+           "cross_entropy", "div", "exp", "gelu", "getitem", "im2col", "lift", "linear", "log",
+           "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul",
+           "neg", "pad", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
+           "sub", "sum", "sum_to", "tanh", "to_device", "transpose", "var", "where"]

@@ -21,8 +21,9 @@ def lift(x, like):
 def binary(a, b, name):
     """Lift both operands to Tensors; refuse to mix two different float dtypes silently.
 
-    An integer or boolean operand meeting a floating one takes its dtype (as in PyTorch):
-    NumPy would make int64 with float32 a float64, a silent upcast.
+    An integer operand meeting a floating one takes its dtype (as in PyTorch): NumPy would
+    make int64 with float32 a float64, a silent upcast. A boolean one (a mask) is left as it
+    is: float32 * bool is float32 already, without a pass to convert the mask.
     """
     if not isinstance(a, Tensor):
         a = lift(a, b)
@@ -32,9 +33,9 @@ def binary(a, b, name):
         a_float, b_float = a.dtype.kind == "f", b.dtype.kind == "f"
         if a_float and b_float:
             raise OpError(f"{name}: dtypes differ ({describe((a, b))}); convert one with .astype()")
-        if a_float:
+        if a_float and b.dtype.kind != "b":
             b = Tensor._make(b.data.astype(a.dtype), False)
-        elif b_float:
+        elif b_float and a.dtype.kind != "b":
             a = Tensor._make(a.data.astype(b.dtype), False)
     return a, b
 

@@ -75,6 +75,30 @@ class LogSoftmax(Function):
         return gy - _softmax_for_backward(self) * gy.sum(axis=self.axes, keepdims=True)
 
 
+class CrossEntropy(Function):
+    """-mean_i log_softmax(z_i)[t_i] for logits z (N, C) and integer classes t (N,), fused.
+
+    The composite (log_softmax, pick, mean, negate) is ten nodes forward and backward; a
+    classifier's loss is then a tenth of a small MLP's step. Fused, it is one node whose
+    backward is the textbook (softmax - onehot) / N.
+    """
+
+    def forward(self, z, targets):
+        self.axes, self.targets = (1,), targets
+        shifted = z - z.max(axis=1, keepdims=True)
+        self.e = self.xp.exp(shifted)
+        self.total = self.e.sum(axis=1, keepdims=True)
+        picked = shifted[self.xp.arange(len(z)), targets]                # (N,) z_it - max_i
+        return (self.xp.log(self.total).sum() - picked.sum()) / len(z)
+
+    def backward(self, gy):
+        """dL/dz = (softmax(z) - onehot(t)) / N, times gy (a scalar)."""
+        z = self.inputs[0]
+        onehot = z.xp.zeros(z.shape, dtype=z.dtype)
+        onehot[z.xp.arange(len(z)), self.targets] = 1
+        return (_softmax_for_backward(self) - Tensor._const(onehot)) * (gy * (1.0 / len(z)))
+
+
 def _softmax_for_backward(fn):
     """softmax(x) for a fused node that kept exp(x - m) and its sum: a constant for first-order
     backward; when the backward is itself recorded (create_graph), a Softmax node of x, so
@@ -141,3 +165,9 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: log-probabilities, exact for logits of any size."""
     return LogSoftmax.apply(x, axes=normalize_axes(axis, x.ndim, "log_softmax"))
+
+
+def cross_entropy(logits, targets):
+    """Mean cross-entropy of logits (N, C) against integer classes ``targets``, an (N,) array
+    on the logits' device (functional.cross_entropy checks them)."""
+    return CrossEntropy.apply(logits, targets=targets)

@@ -36,10 +36,15 @@ class Transpose(Function):
 
     def backward(self, gy):
         """Permute back with the inverse permutation."""
-        inverse = [0] * len(self.axes)
-        for i, a in enumerate(self.axes):
-            inverse[a] = i
-        return transpose(gy, *inverse)
+        return transpose(gy, *_inverse(self.axes))
+
+
+def _inverse(axes):
+    """The permutation that undoes ``axes``."""
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return tuple(inverse)
 
 
 class BroadcastTo(Function):
@@ -107,12 +112,24 @@ class Concat(Function):
 
 class Pad(Function):
     def forward(self, x, pad_width, value):
+        """The constant, then x copied into the middle. The result is laid out in memory in
+        x's axis order, so a channels-last image stays channels-last for the convolution
+        that reads it next."""
         self.pad_width = pad_width
-        return self.xp.pad(x, pad_width, mode="constant", constant_values=value)
+        shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width))
+        order = sorted(range(x.ndim), key=lambda a: -abs(x.strides[a]))   # outermost axis first
+        out = self.xp.zeros([shape[a] for a in order], dtype=x.dtype).transpose(_inverse(order))
+        if value != 0:
+            out.fill(value)
+        out[self._middle(shape)] = x
+        return out
+
+    def _middle(self, shape):
+        return tuple(slice(lo, n - hi) for (lo, hi), n in zip(self.pad_width, shape))
 
     def backward(self, gy):
         """Padding adds constants: the gradient is the un-padded middle of gy."""
-        return gy[tuple(slice(lo, n - hi) for (lo, hi), n in zip(self.pad_width, gy.shape))]
+        return gy[self._middle(gy.shape)]
 
 
 def _has_array(index):
