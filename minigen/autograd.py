@@ -75,12 +75,12 @@ class Function:
         arrays = [t.data for t in inputs]
         fn.xp = backend.array_module(arrays[0])
         if len(arrays) > 1:
-            check_same_device(op_name(cls), inputs)
+            check_same_device(cls, inputs)
         try:
             out = fn.forward(*arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, inputs, exc) from None
-        needs = tuple(t.requires_grad for t in inputs)
+        needs = tuple([t.requires_grad for t in inputs])
         record = _grad_enabled and True in needs
         result = Tensor._make(backend.as_array(out), record)
         if record:
@@ -118,13 +118,15 @@ def _op_error(cls, inputs, exc):
     return kind(f"{op_name(cls)}: {exc} (inputs: {describe(inputs)})")
 
 
-def check_same_device(name, inputs):
+def check_same_device(op, inputs):
+    """Raise DeviceError unless every input lives on one device; ``op`` is a name or a Function
+    class (named only when the message is written: this runs for every op)."""
     kind = type(inputs[0].data)
     for t in inputs[1:]:
         if type(t.data) is not kind:
             raise backend.DeviceError(
-                f"{name}: inputs are on different devices: {describe(inputs)}; "
-                "move them with .to(device) first")
+                f"{op if isinstance(op, str) else op_name(op)}: inputs are on different devices: "
+                f"{describe(inputs)}; move them with .to(device) first")
 
 
 class _FreedGraph(Function):

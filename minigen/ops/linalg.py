@@ -2,7 +2,7 @@
 a Linear layer, x @ w^T + b, as one primitive."""
 from minigen.autograd import Function, OpError, describe
 from minigen.ops.arith import binary
-from minigen.ops.shape import reshape, sum_to, transpose
+from minigen.ops.shape import Transpose, reshape, sum_to, transpose
 
 
 def _mT(t):
@@ -73,9 +73,9 @@ class Linear(Function):
 
     def backward(self, gy):
         """dL/dx = gy @ w  (N, in);  dL/dw = gy^T @ x  (out, in);  dL/db = sum over N of gy  (out,)."""
-        x, w, _ = self.inputs
-        return (gy @ w if self.needs[0] else None,
-                transpose(gy, 1, 0) @ x if self.needs[1] else None,
+        x, w, _ = self.inputs          # shapes known to fit: straight to the primitives
+        return (MatMul.apply(gy, w) if self.needs[0] else None,
+                MatMul.apply(Transpose.apply(gy, axes=(1, 0)), x) if self.needs[1] else None,
                 gy.sum(axis=0) if self.needs[2] else None)
 
 

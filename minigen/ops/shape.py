@@ -178,10 +178,12 @@ def reshape(x, *shape):
 
 def transpose(x, *axes):
     """Permute axes; with no axes, reverse them (like NumPy's .T)."""
-    axes = _shape_arg(axes) or tuple(range(x.ndim - 1, -1, -1))
-    if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-        raise OpError(f"transpose: axes {axes} are not a permutation of a tensor with shape {x.shape}")
-    return Transpose.apply(x, axes=tuple(a % x.ndim for a in axes))
+    ndim = x.data.ndim
+    given = _shape_arg(axes) or tuple(range(ndim - 1, -1, -1))
+    axes = tuple([a % ndim if -ndim <= a < ndim else ndim for a in given])
+    if sorted(axes) != list(range(ndim)):
+        raise OpError(f"transpose: axes {given} are not a permutation of a tensor with shape {x.shape}")
+    return Transpose.apply(x, axes=axes)
 
 
 def broadcast_to(x, shape):
