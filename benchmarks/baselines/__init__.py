@@ -2,7 +2,7 @@
 
 These are the floor a NumPy engine can reach. One file a step; each class takes the spec's
 parameters (PyTorch layouts) and an array module ``xp`` (numpy, or cupy for the GPU), and has
-``loss_and_grads(*batch)`` and ``step(*batch)``.
+``loss_and_grads(*batch)`` and ``step(*batch)`` (plain SGD for all but the GAN, from sgd.py).
 """
 from benchmarks.baselines.cnn import CNNStep
 from benchmarks.baselines.gan import GANStep

@@ -14,7 +14,8 @@ where the window came from (9 strided slab additions, one per kernel offset). We
 they are permuted to (C_out, kh, kw, C_in) on the way in (small copies).
 ``xp`` is numpy (or cupy, the same code on the GPU).
 """
-import numpy as np
+
+from benchmarks.baselines.sgd import SGDStep
 
 
 def pad_hw(x, p, xp):
@@ -62,11 +63,7 @@ def from_matrix(dw, shape):
     return dw.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
 
 
-class CNNStep:
-    def __init__(self, params, lr, xp=np):
-        self.xp = xp
-        self.lr = lr
-        self.params = {k: xp.array(v) for k, v in params.items()}
+class CNNStep(SGDStep):
 
     def loss_and_grads(self, x, y):
         xp, p = self.xp, self.params
@@ -110,10 +107,3 @@ class CNNStep:
         g["conv1.weight"] = from_matrix(da1.T @ cols1, p["conv1.weight"].shape)
         g["conv1.bias"] = da1.sum(axis=0)
         return loss, g
-
-    def step(self, x, y):
-        loss, grads = self.loss_and_grads(x, y)
-        for k, g in grads.items():
-            g *= self.lr                                                   # g is ours: scale in place
-            self.params[k] -= g
-        return loss

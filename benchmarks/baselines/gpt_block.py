@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from benchmarks.baselines.sgd import SGDStep
+
 GELU_C = math.sqrt(2 / math.pi)
 
 
@@ -55,12 +57,10 @@ def linear_backward(g, inp, weight):
     return dinp, g2.T @ inp.reshape(-1, inp.shape[-1]), g2.sum(axis=0)
 
 
-class GPTBlockStep:
+class GPTBlockStep(SGDStep):
     def __init__(self, params, lr, heads, xp=np):
-        self.xp = xp
-        self.lr = lr
+        super().__init__(params, lr, xp)
         self.heads = heads
-        self.params = {k: xp.array(v) for k, v in params.items()}
         self._mask = {}
 
     def causal_mask(self, t, dtype):
@@ -120,10 +120,3 @@ class GPTBlockStep:
         da, g["attn.qkv.weight"], g["attn.qkv.bias"] = linear_backward(dqkv, a, p["attn.qkv.weight"])
         _, g["ln1.weight"], g["ln1.bias"] = layer_norm_backward(da, p["ln1.weight"], ln1, need_dx=False)
         return loss, g
-
-    def step(self, x, target):
-        loss, grads = self.loss_and_grads(x, target)
-        for k, gr in grads.items():
-            gr *= self.lr                                                  # gr is ours: scale in place
-            self.params[k] -= gr
-        return loss

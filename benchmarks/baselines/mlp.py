@@ -12,12 +12,12 @@ without a copy. ``xp`` is numpy (or cupy, the same code on the GPU).
 """
 import numpy as np
 
+from benchmarks.baselines.sgd import SGDStep
 
-class MLPStep:
+
+class MLPStep(SGDStep):
     def __init__(self, params, lr, xp=np):
-        self.xp = xp
-        self.lr = lr
-        self.params = {k: xp.array(v) for k, v in params.items()}
+        super().__init__(params, lr, xp)
         self.layers = sorted({k.split(".")[0] for k in params})         # fc1, fc2, fc3
 
     def loss_and_grads(self, x, y):
@@ -50,10 +50,3 @@ class MLPStep:
                 dh = dh @ p[f"{name}.weight"]
                 dh *= h_in > 0                                             # relu's gate
         return loss, grads
-
-    def step(self, x, y):
-        loss, grads = self.loss_and_grads(x, y)
-        for k, g in grads.items():
-            g *= self.lr                                                   # g is ours: scale in place
-            self.params[k] -= g
-        return loss
