@@ -1,15 +1,14 @@
 """minigen: generative AI from scratch, on a small autograd engine over NumPy or CuPy."""
-import os
+from minigen import backend as _backend
 
-# The models minigen trains are small: their matrix products run fastest on one BLAS thread.
-# With OpenBLAS's default (all cores) a 64x256 product was 8-500x slower on a 2-core machine
-# (its threads spin and contend), and `minigen tour` took 7 minutes instead of 2. An explicit
-# OPENBLAS_NUM_THREADS wins; this only takes effect when minigen is imported before NumPy.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# One BLAS thread unless the user chose (see backend.default_num_threads), whether NumPy was
+# imported before minigen or not: the same seed then gives the same bits in every process.
+if _backend.default_num_threads() is not None:
+    _backend.set_num_threads(_backend.default_num_threads())
 
-from minigen import functional, nn, optim
+from minigen import functional, nn, optim  # noqa: E402
 from minigen.autograd import enable_grad, grad, is_grad_enabled, no_grad
-from minigen.backend import cuda_available, manual_seed, set_default_device
+from minigen.backend import cuda_available, manual_seed, set_default_device, set_num_threads
 from minigen.checkpoint import load, save
 from minigen.backend import dtype as _dtype
 from minigen.gradcheck import gradcheck, gradgradcheck
@@ -25,4 +24,4 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "arange", "concat", "cuda_available", "enable_grad", "float32", "float64",
            "functional", "grad", "gradcheck", "gradgradcheck", "int64", "is_grad_enabled",
            "load", "manual_seed", "nn", "optim", "maximum", "minimum", "no_grad", "ones", "ones_like", "rand", "randn",
-           "save", "set_default_device", "stack", "tensor", "where", "zeros", "zeros_like"]
+           "save", "set_default_device", "set_num_threads", "stack", "tensor", "where", "zeros", "zeros_like"]

@@ -33,10 +33,25 @@ def _device(name):
     return device
 
 
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "losses.png", "samples.png")
+
+
+def _check_out(out, overwrite):
+    """Refuse, before any training, to write into a folder that holds a run (unless --overwrite)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held and not overwrite:
+        raise UsageError(f"--out {out}: already holds a run ({', '.join(held)}); choose another --out, "
+                         f"or pass --overwrite to replace it", usage=False)
+
+
 def cmd_train(args):
     config = Config(family=args.family, data=args.data, model=args.model, loss=args.loss, steps=args.steps,
                     batch_size=args.batch_size, lr=args.lr, device=_device(args.device), seed=args.seed,
                     out=args.out or f"runs/{args.family}-{args.data.replace(':', '_').replace('/', '_')}")
+    _check_out(config.out, args.overwrite)
     try:
         fill_defaults(config, trainer_class(config.family))
         check_data(config, trainer_class(config.family))
@@ -63,12 +78,19 @@ def cmd_eval(args):
     print(json.dumps(metrics))
 
 
+SAMPLE_OPTIONS = ("sampler", "sample_steps", "temperature", "top_k", "prompt", "label", "guidance", "mask")
+
+
 def cmd_sample(args):
+    options = {k: getattr(args, k) for k in SAMPLE_OPTIONS if getattr(args, k) is not None}
+    if (args.given is None) != (args.mask is None):
+        raise UsageError("sample: --given FILE.npy and --mask top|bottom|left|right go together")
+    if args.given is not None:
+        options["given"] = _load_given(args.given)
     trainer = _open(args.dir, args.device)
-    options = {k: v for k, v in (("sampler", args.sampler), ("temperature", args.temperature)) if v is not None}
     try:
         samples = trainer.sample(args.n, args.seed, **options)
-    except NotImplementedError as exc:
+    except (NotImplementedError, ValueError) as exc:  # an option this family lacks, or a bad value
         raise UsageError(str(exc)) from None
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +118,19 @@ def cmd_bench(args):
 def cmd_tour(args):
     from minigen.tour import run_tour
     run_tour(device=_device(args.device), quick=args.quick, out=args.out, quiet=args.quiet)
+
+
+def _load_given(path):
+    """The images of --given: a float32 .npy file (N, C, H, W), never unpickled."""
+    import numpy as np
+    try:
+        given = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--given {path}: cannot read it as a .npy array ({exc})") from None
+    if given.ndim != 4 or given.dtype.kind != "f":
+        raise UsageError(f"--given {path}: expected float images (N, C, H, W), got shape {given.shape} "
+                         f"of dtype {given.dtype}")
+    return given.astype(np.float32)
 
 
 def _open(path, device):
@@ -139,6 +174,7 @@ def parser():
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")
+    t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(parser=t, run=cmd_train)
 
@@ -147,8 +183,15 @@ def parser():
     s.add_argument("--n", type=_count(1), default=64)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device")
-    s.add_argument("--sampler", choices=["ddpm", "ddim"])
-    s.add_argument("--temperature", type=float)
+    s.add_argument("--sampler", choices=["ddpm", "ddim"], help="diffusion: the reverse process")
+    s.add_argument("--sample-steps", type=_count(1), help="diffusion: denoising steps (DDIM default 50)")
+    s.add_argument("--temperature", type=_positive_float, help="autoregressive: divide the logits by T")
+    s.add_argument("--top-k", type=_count(1), help="autoregressive: draw from the K likeliest only")
+    s.add_argument("--prompt", help="autoregressive text: every sample starts with this text")
+    s.add_argument("--label", type=int, help="conditional runs: samples of class K")
+    s.add_argument("--guidance", type=float, help="conditional diffusion: classifier-free guidance weight")
+    s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept")
+    s.add_argument("--mask", choices=["top", "bottom", "left", "right"], help="the half of --given to fill in")
     s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text")
     s.set_defaults(parser=s, run=cmd_sample)
 

@@ -45,6 +45,18 @@ class Config:
         return cls(**json.loads(text))
 
 
+@dataclass(frozen=True)
+class TourStop:
+    """One run of `minigen tour`: a family's model on a dataset, briefly, and the metric to show."""
+    data: str
+    model: str
+    steps: int          # full mode
+    quick_steps: int    # --quick (CI)
+    metric: str         # a key of the family's evaluate()
+    loss: str = None
+    extra: dict = field(default_factory=dict)   # config.extra for this stop
+
+
 class Trainer:
     """What a family provides. Subclasses set ``DEFAULTS`` and implement the methods below.
 
@@ -55,6 +67,7 @@ class Trainer:
     DEFAULTS = {}
     LOSSES = (None,)
     DATA = ()  # the --data names it trains on ("idx:" for any idx:PATH)
+    TOUR = ()  # TourStops: what `minigen tour` shows of this family
 
     def __init__(self, config, train, test):
         self.config = config

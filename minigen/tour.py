@@ -1,22 +1,24 @@
 """`minigen tour`: every family briefly, through the same code path as `minigen train`,
-then one gallery (gallery.png) and one table (tour.md) in the out folder."""
+then one gallery (gallery.png) and one table (tour.md) in the out folder.
+
+Each family says what it shows in the tour: its Trainer's ``TOUR``, a list of
+``TourStop``s, visited in the order of minigen.models.FAMILIES. A stop's picture in the
+gallery is the run's samples.png (whatever the family draws there: samples, a latent walk,
+a reverse trajectory...)."""
 import json
 import time
 from pathlib import Path
 
 import matplotlib.image as mpimg
 
-from minigen.models import FAMILIES
+from minigen.models import FAMILIES, trainer_class
 from minigen.runs import Config, build, fill_defaults, train, write_run
-from minigen.viz import plt, save_image_grid
+from minigen.viz import figure, save_image_grid
 
-# (family, data, model, loss, steps in full mode, steps in quick mode, the metric to show)
-STOPS = [
-    ("classifier", "digits", "mlp", None, 1500, 150, "accuracy"),
-    ("classifier", "digits", "cnn", None, 800, 80, "accuracy"),
-    ("gan", "8gaussians", "mlp", "nonsaturating", 3000, 200, "modes"),
-    ("gan", "digits", "dcgan", "nonsaturating", 1500, 60, "class_entropy"),
-]
+
+def stops():
+    """Every family's tour stops, in FAMILIES order: (family, TourStop) pairs."""
+    return [(family, stop) for family in FAMILIES for stop in trainer_class(family).TOUR]
 
 
 def _generative_classifier(out):
@@ -45,20 +47,20 @@ def run_tour(device="cpu", quick=False, out="tour", quiet=False):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for family, data, model, loss, steps, quick_steps, metric in STOPS:
-        if family not in FAMILIES:
-            continue
-        config = Config(family=family, data=data, model=model, loss=loss,
-                        steps=quick_steps if quick else steps, device=device, seed=0,
-                        out=str(out / f"{family}-{model}-{data}"))
-        trainer = build(fill_defaults(config, _trainer(family)))
+    for family, stop in stops():
+        config = Config(family=family, data=stop.data, model=stop.model, loss=stop.loss,
+                        steps=stop.quick_steps if quick else stop.steps, device=device, seed=0,
+                        out=str(out / f"{family}-{stop.model}-{stop.data}"), extra=dict(stop.extra))
+        trainer = build(fill_defaults(config, trainer_class(family)))
         history, seconds = train(trainer, quiet=quiet)
         metrics = write_run(trainer, history, seconds, config.out)
-        rows.append({"family": family, "data": data, "model": model if loss is None else f"{model} ({loss})",
-                     "steps": config.steps, "metric": metric, "value": metrics.get(metric),
+        model = stop.model if stop.loss is None else f"{stop.model} ({stop.loss})"
+        rows.append({"family": family, "data": stop.data, "model": model, "steps": config.steps,
+                     "metric": stop.metric, "value": metrics.get(stop.metric),
                      "seconds": round(seconds, 1), "figure": Path(config.out) / "samples.png"})
         if not quiet:
-            print(f"{family:>12} {model:<6} on {data:<12} {metric} = {metrics.get(metric)}  ({seconds:.1f} s)")
+            print(f"{family:>14} {model:<24} on {stop.data:<13} {stop.metric} = "
+                  f"{metrics.get(stop.metric)}  ({seconds:.1f} s)")
     rows.insert(1, _generative_classifier(out))
     _write_table(rows, out / "tour.md", device, quick)
     _write_gallery(rows, out / "gallery.png")
@@ -66,11 +68,6 @@ def run_tour(device="cpu", quick=False, out="tour", quiet=False):
         print((out / "tour.md").read_text())
         print(f"gallery: {out / 'gallery.png'}")
     return rows
-
-
-def _trainer(family):
-    from minigen.models import trainer_class
-    return trainer_class(family)
 
 
 def _write_table(rows, path, device, quick):
@@ -85,11 +82,15 @@ def _write_table(rows, path, device, quick):
 
 
 def _write_gallery(rows, path):
-    fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 4.4))
-    for ax, r in zip(list(axes) if len(rows) > 1 else [axes], rows):
+    columns = min(len(rows), 4)
+    lines = -(-len(rows) // columns)
+    fig = figure(figsize=(4 * columns, 4.4 * lines))
+    axes = fig.subplots(lines, columns, squeeze=False).ravel()
+    for ax in axes[len(rows):]:
+        ax.set_axis_off()
+    for ax, r in zip(axes, rows):
         ax.imshow(mpimg.imread(r["figure"]))
         ax.set_title(f"{r['family']}\n{r['model']} on {r['data']}", fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

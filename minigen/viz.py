@@ -1,10 +1,19 @@
-"""Pictures: sample grids, loss curves, 2-D scatters. Host-side (NumPy + matplotlib, Agg)."""
+"""Pictures: sample grids, loss curves, 2-D scatters. Host-side (NumPy + matplotlib).
+
+The library never touches matplotlib's global state: no ``matplotlib.use``, no pyplot. Each
+picture is a ``matplotlib.figure.Figure`` made by ``figure()`` and written with its own
+``savefig``, which renders PNGs headless (Agg) on any machine; a notebook or a GUI session
+that imports minigen keeps the backend it had. Functions that draw return their figure, so a
+notebook can show it (a Figure displays itself inline) and a script can ignore it.
+"""
 import numpy as np
+from matplotlib.figure import Figure
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+def figure(figsize=(6.4, 4.8), **kwargs):
+    """A new Figure that belongs to no pyplot window: ``fig.subplots(...)``, ``fig.savefig(path)``.
+    Nothing to close: it is freed with its last reference."""
+    return Figure(figsize=figsize, **kwargs)
 
 
 def image_grid(images, nrow=10, pad=1):
@@ -25,7 +34,8 @@ def image_grid(images, nrow=10, pad=1):
 def save_image_grid(images, path, nrow=10, title=None, labels=None):
     """Save a grid of images in [0, 1]; ``labels`` (one short string per image) are drawn on top."""
     grid = image_grid(images, nrow)
-    fig, ax = plt.subplots(figsize=(max(3, grid.shape[1] / 12), max(3, grid.shape[0] / 12)))
+    fig = figure(figsize=(max(3, grid.shape[1] / 12), max(3, grid.shape[0] / 12)))
+    ax = fig.subplots()
     ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     if labels is not None:
         h, w = np.asarray(images).shape[-2:]
@@ -36,12 +46,13 @@ def save_image_grid(images, path, nrow=10, title=None, labels=None):
     if title:
         ax.set_title(title)
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    return fig
 
 
 def save_loss_curves(history, path, title=None, smooth=20):
     """``history``: {name: [value per step]}; raw values faint, a running mean on top."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     for name, values in history.items():
         values = np.asarray(values, dtype=np.float64)
         line, = ax.plot(values, alpha=0.25)
@@ -58,12 +69,13 @@ def save_loss_curves(history, path, title=None, smooth=20):
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
 def save_scatter_2d(points, path, reference=None, title=None, limit=3.0):
     """Samples (N, 2) in blue over ``reference`` data in grey."""
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig = figure(figsize=(4, 4))
+    ax = fig.subplots()
     if reference is not None:
         ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.75", label="data")
     ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:blue", label="samples")
@@ -75,4 +87,4 @@ def save_scatter_2d(points, path, reference=None, title=None, limit=3.0):
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

@@ -9,7 +9,7 @@ import pytest
 from minigen import metrics
 from minigen.cli import main
 from minigen.data import EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD, sample_2d, write_idx
-from minigen.models import gan, trainer_class
+from minigen.models import gan, judge, trainer_class
 from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
 
 import minigen as mg
@@ -147,7 +147,7 @@ def test_dcgan_networks_map_noise_to_images_and_images_to_one_logit(size, z_dim)
 
 
 def test_dcgan_trains_on_digits_and_is_judged_by_the_classifier(monkeypatch):
-    monkeypatch.setattr(gan, "JUDGE_STEPS", 60)            # a quick judge: the keys, not the values
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)            # a quick judge: the keys, not the values
     trainer = make(loss="nonsaturating", data="digits", model="dcgan", steps=4, lr=2e-4)
     train(trainer, quiet=True)
     images = trainer.sample(6, 0)

@@ -45,7 +45,7 @@ from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder,
 import minigen as mg
 import minigen.functional as F
 from minigen import optim
-from minigen.models import gan, trainer_class
+from minigen.models import gan, judge, trainer_class
 from minigen.objectives import minimax
 from minigen.runs import Config, build, fill_defaults
 
@@ -360,7 +360,7 @@ save(fig, "02_mode_collapse_vs_wgan.png")
 
 # %%
 if QUICK:
-    gan.JUDGE_STEPS = 100                                   # a rough judge: CI checks the plumbing
+    judge.JUDGE_STEPS = 100                                  # a rough judge: CI checks the plumbing
 dcgan = make_gan(data="digits", model="dcgan", steps=30 if QUICK else None)   # None: the default 3,000
 tick = time.perf_counter()
 train_with_snapshots(dcgan, [], None)

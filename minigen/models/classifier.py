@@ -11,7 +11,7 @@ import minigen as mg
 import minigen.functional as F
 from minigen import nn, optim
 from minigen.data import DataLoader
-from minigen.runs import Trainer, endless
+from minigen.runs import TourStop, Trainer, endless
 from minigen.viz import save_image_grid
 
 
@@ -73,6 +73,8 @@ class ClassifierTrainer(Trainer):
     }
 
     DATA = ("digits", "digits-binary", "idx:")
+    TOUR = (TourStop("digits", "mlp", steps=1500, quick_steps=150, metric="accuracy"),
+            TourStop("digits", "cnn", steps=800, quick_steps=80, metric="accuracy"))
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)

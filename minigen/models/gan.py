@@ -17,17 +17,18 @@ Evaluation (``minigen eval``) draws samples from fixed noise and compares them w
 split (minigen/metrics.py): modes covered and high-quality share on 8gaussians, energy
 distance on 2-D data; on labelled images, what the project's digits classifier makes of
 them (class entropy, confidence) and the Frechet distance of its features. Each number comes
-with its floor: the value true samples get.
+with its floor: the value true samples get (minigen/models/judge.py, shared by every family).
 """
 import math
 
 import minigen as mg
 import minigen.functional as F
-from minigen import backend, metrics, nn, optim
-from minigen.data import DataLoader, sample_2d
+from minigen import backend, nn, optim
+from minigen.data import DataLoader
+from minigen.models import judge
 from minigen.objectives.minimax import LOSSES, gradient_penalty
-from minigen.runs import Trainer, endless
-from minigen.viz import plt, save_image_grid
+from minigen.runs import TourStop, Trainer, endless
+from minigen.viz import figure, save_image_grid
 
 
 # ----- networks -----
@@ -173,6 +174,8 @@ class GANTrainer(Trainer):
     }
     LOSSES = tuple(LOSSES)
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
+    TOUR = (TourStop("8gaussians", "mlp", steps=3000, quick_steps=200, metric="modes", loss="nonsaturating"),
+            TourStop("digits", "dcgan", steps=1500, quick_steps=60, metric="class_entropy", loss="nonsaturating"))
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
@@ -277,39 +280,14 @@ class GANTrainer(Trainer):
 
     # ----- evaluation -----
     SAMPLE_SEED = 1234      # z for evaluation samples
-    FRESH_SEED = 99         # fresh true samples for the floor (train uses seed 0, test seed 1)
 
     def evaluate(self):
         if not self.images:
-            n = len(self.test_data)                                    # 2,500
-            samples = self.sample(n, self.SAMPLE_SEED)
-            fresh = sample_2d(self.config.data, n, seed=self.FRESH_SEED)
-            result = {}
-            if self.config.data == "8gaussians":
-                cover = metrics.mode_coverage(samples, self.test_data.info["centers"], self.test_data.info["std"])
-                result.update(modes=cover["modes"], hq_share=cover["hq_share"], per_mode=cover["per_mode"])
-            result.update(energy_distance=metrics.energy_distance(samples, self.test_data.points),
-                          energy_distance_floor=metrics.energy_distance(fresh, self.test_data.points),
-                          samples=n)
-            return result
-        return self._evaluate_images()
-
-    def _evaluate_images(self, n=1000):
-        if self.train_data.labels is None:
-            return {"note": "no labels: no classifier to judge the samples"}
-        judge = digit_judge(self.config.data)
+            samples = self.sample(len(self.test_data), self.SAMPLE_SEED)       # 2,500 points
+            return judge.point_sample_metrics(samples, self.config.data, self.test_data)
         low, high = self.train_data.value_range
-        samples = self.sample(n, self.SAMPLE_SEED) * (high - low) + low     # back to the data's range
-        probs, feats = judge_outputs(judge, samples)
-        test_probs, test_feats = judge_outputs(judge, self.test_data.images)
-        _, train_feats = judge_outputs(judge, self.train_data.images[:n])
-        classes = self.train_data.num_classes
-        real = metrics.class_statistics(test_probs, classes)          # what real digits get
-        return {**metrics.class_statistics(probs, classes),
-                "frechet_distance": metrics.frechet_distance(feats, test_feats),
-                "frechet_floor": metrics.frechet_distance(train_feats, test_feats),
-                "test_class_entropy": real["class_entropy"], "test_mean_confidence": real["mean_confidence"],
-                "judge_accuracy": judge.accuracy, "samples": n}
+        samples = self.sample(1000, self.SAMPLE_SEED) * (high - low) + low     # back to the data's range
+        return judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data)
 
     # ----- the picture -----
     def save_figure(self, path):
@@ -317,13 +295,13 @@ class GANTrainer(Trainer):
             save_image_grid(self.sample(100, 0), path, nrow=10,
                             title=f"GAN ({self.config.model}, {self.config.loss}) samples")
             return
-        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        fig = figure(figsize=(4.5, 4.5))
+        ax = fig.subplots()
         limit = max(3.0, 1.05 * float(abs(self.test_data.points).max()))          # swissroll reaches 3.2
         plot_points(ax, self, self.test_data.points, 1000, limit=limit)
         ax.set_title(f"GAN ({self.config.loss}) on {self.config.data}, step {self.step_count}", fontsize=9)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        plt.close(fig)
 
 
 def plot_points(ax, trainer, data, n=1000, limit=3.0, surface=True, colorbar=True):
@@ -342,7 +320,7 @@ def plot_points(ax, trainer, data, n=1000, limit=3.0, surface=True, colorbar=Tru
         image = ax.imshow(values, extent=(-limit, limit, -limit, limit), origin="lower", cmap="RdBu_r",
                           alpha=0.6, **scale)
         if colorbar:
-            plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)" if wgan else "D(x) = P(real)")
+            ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="critic f(x)" if wgan else "D(x) = P(real)")
     ax.scatter(data[:n, 0], data[:n, 1], s=2, c="0.3", label="data")
     samples = trainer.sample(n, 0)
     ax.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:orange", label="samples")
@@ -350,43 +328,3 @@ def plot_points(ax, trainer, data, n=1000, limit=3.0, surface=True, colorbar=Tru
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
-
-
-# ----- the judge of digit samples: the project's own classifier -----
-_JUDGES = {}
-JUDGE_STEPS = None  # None: the classifier family's default number of steps (tests use fewer)
-
-
-def digit_judge(data, steps=None):
-    """The classifier family's default model trained on ``data`` (seed 0, on the CPU, its
-    default settings): the same judge for every GAN run, every seed and every device.
-
-    Trained when first asked for in a process (about 15 s for digits on one core) and kept
-    for the rest of it; nothing is written to disk. The CPU generator's state is restored
-    afterwards, so judging a model does not change what it trains or samples next.
-    """
-    steps = JUDGE_STEPS if steps is None else steps
-    if (data, steps) not in _JUDGES:
-        from minigen.models import trainer_class
-        from minigen.runs import Config, build, fill_defaults, train
-
-        saved = backend.get_rng_state("cpu")
-        config = fill_defaults(Config(family="classifier", data=data, device="cpu", seed=0, steps=steps),
-                               trainer_class("classifier"))
-        judge = build(config)
-        train(judge, quiet=True)
-        judge.accuracy = judge.evaluate()["accuracy"]
-        backend.set_rng_state("cpu", saved)
-        _JUDGES[data, steps] = judge
-    return _JUDGES[data, steps]
-
-
-def judge_outputs(judge, images, batch_size=500):
-    """(class probabilities (N, C), penultimate features (N, F)) as NumPy arrays."""
-    probs, feats = [], []
-    with mg.no_grad():
-        for i in range(0, len(images), batch_size):
-            h = judge.net.features(mg.tensor(images[i:i + batch_size], device="cpu"))   # (B, F)
-            probs.append(F.softmax(judge.net.head(h)))                              # (B, C)
-            feats.append(h)
-    return mg.concat(probs).numpy(), mg.concat(feats).numpy()

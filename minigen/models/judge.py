@@ -1,0 +1,95 @@
+"""How every generative family is judged on samples: one place, so the numbers compare.
+
+    point_sample_metrics   2-D points: energy distance to the test split with its floor; on
+                           8gaussians also modes covered and the high-quality share
+    image_sample_metrics   labelled images: what the project's digits classifier (the judge)
+                           makes of them: class entropy, confidence, and the Frechet distance of
+                           its penultimate features to the test split's, with its floor
+    digit_judge            that classifier, trained once per process and kept
+
+Each number comes with its floor: the value that true samples get at the same sample size
+(fresh 2-D points; for images, training images against the test split). The formulas
+themselves are in minigen/metrics.py.
+"""
+import minigen as mg
+import minigen.functional as F
+from minigen import backend, metrics
+from minigen.data import sample_2d
+
+FRESH_SEED = 99         # fresh true 2-D samples for the floor (train uses seed 0, test seed 1)
+
+
+def point_sample_metrics(samples, data, test_data, prefix=""):
+    """Sample metrics of 2-D points (N, 2) against ``test_data`` (the test split of ``data``)."""
+    n = len(samples)
+    fresh = sample_2d(data, n, seed=FRESH_SEED)
+    result = {}
+    if data == "8gaussians":
+        cover = metrics.mode_coverage(samples, test_data.info["centers"], test_data.info["std"])
+        result.update(modes=cover["modes"], hq_share=cover["hq_share"], per_mode=cover["per_mode"])
+    result.update(energy_distance=metrics.energy_distance(samples, test_data.points),
+                  energy_distance_floor=metrics.energy_distance(fresh, test_data.points),
+                  samples=n)
+    return {prefix + k: v for k, v in result.items()}
+
+
+def image_sample_metrics(samples, data, train_data, test_data, prefix=""):
+    """Sample metrics of images (N, C, H, W) in the data's own value range (``train_data.value_range``).
+
+    Needs labels (the judge is a classifier); without them, says so instead of inventing numbers.
+    """
+    if train_data.labels is None:
+        return {prefix + "note": "no labels: no classifier to judge the samples"}
+    judge = digit_judge(data)
+    n = len(samples)
+    probs, feats = judge_outputs(judge, samples)
+    test_probs, test_feats = judge_outputs(judge, test_data.images)
+    _, train_feats = judge_outputs(judge, train_data.images[:n])
+    classes = train_data.num_classes
+    real = metrics.class_statistics(test_probs, classes)          # what real digits get
+    result = {**metrics.class_statistics(probs, classes),
+              "frechet_distance": metrics.frechet_distance(feats, test_feats),
+              "frechet_floor": metrics.frechet_distance(train_feats, test_feats),
+              "test_class_entropy": real["class_entropy"], "test_mean_confidence": real["mean_confidence"],
+              "judge_accuracy": judge.accuracy, "samples": n}
+    return {prefix + k: v for k, v in result.items()}
+
+
+# ----- the judge of digit samples: the project's own classifier -----
+_JUDGES = {}
+JUDGE_STEPS = None  # None: the classifier family's default number of steps (tests use fewer)
+
+
+def digit_judge(data, steps=None):
+    """The classifier family's default model trained on ``data`` (seed 0, on the CPU, its
+    default settings): the same judge for every run, every family, every seed and every device.
+
+    Trained when first asked for in a process (about 15 s for digits on one core) and kept
+    for the rest of it; nothing is written to disk. The CPU generator's state is restored
+    afterwards, so judging a model does not change what it trains or samples next.
+    """
+    steps = JUDGE_STEPS if steps is None else steps
+    if (data, steps) not in _JUDGES:
+        from minigen.models import trainer_class
+        from minigen.runs import Config, build, fill_defaults, train
+
+        saved = backend.get_rng_state("cpu")
+        config = fill_defaults(Config(family="classifier", data=data, device="cpu", seed=0, steps=steps),
+                               trainer_class("classifier"))
+        judge = build(config)
+        train(judge, quiet=True)
+        judge.accuracy = judge.evaluate()["accuracy"]
+        backend.set_rng_state("cpu", saved)
+        _JUDGES[data, steps] = judge
+    return _JUDGES[data, steps]
+
+
+def judge_outputs(judge, images, batch_size=500):
+    """(class probabilities (N, C), penultimate features (N, F)) as NumPy arrays."""
+    probs, feats = [], []
+    with mg.no_grad():
+        for i in range(0, len(images), batch_size):
+            h = judge.net.features(mg.tensor(images[i:i + batch_size], device="cpu"))   # (B, F)
+            probs.append(F.softmax(judge.net.head(h)))                              # (B, C)
+            feats.append(h)
+    return mg.concat(probs).numpy(), mg.concat(feats).numpy()
