@@ -156,24 +156,38 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     return y if bias is None else y + bias
 
 
-# ----- losses (mean over the batch) -----
-def cross_entropy(logits, targets):
-    """-mean_i log softmax(logits_i)[targets_i].  logits (N, C), targets (N,) integer classes."""
+# ----- losses (mean over the batch; reduction="none" or "sum" as in PyTorch) -----
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(name, losses, reduction):
+    if reduction not in REDUCTIONS:
+        raise OpError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+
+
+def cross_entropy(logits, targets, reduction="mean"):
+    """-log softmax(logits_i)[targets_i], one per row, then their mean (or sum, or none: (N,)).
+    logits (N, C), targets (N,) integer classes."""
     if logits.ndim != 2:
         raise OpError(f"cross_entropy: logits must be (N, C), got shape {logits.shape}")
     targets = _class_indices("cross_entropy", targets, logits.shape[1], logits)
     if targets.shape != logits.shape[:1]:
         raise OpError(f"cross_entropy: targets must have shape ({logits.shape[0]},), got {targets.shape}")
-    return ops.cross_entropy(logits, targets)
+    if reduction == "mean":
+        return ops.cross_entropy(logits, targets)            # fused: one node (see ops/reduce.py)
+    rows = logits.xp.arange(logits.shape[0])
+    return _reduce("cross_entropy", -log_softmax(logits, axis=1)[rows, targets], reduction)
 
 
-def binary_cross_entropy_with_logits(logits, targets):
-    """mean(-z log sigmoid(x) - (1 - z) log(1 - sigmoid(x))) = mean(softplus(x) - z x), stable."""
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """-z log sigmoid(x) - (1 - z) log(1 - sigmoid(x)) = softplus(x) - z x elementwise (stable
+    for any |x|), then its mean (or sum, or none: the shape of x)."""
     targets = ops.lift(targets, logits)
     if targets.shape != logits.shape:
         raise OpError(f"binary_cross_entropy_with_logits: logits and targets differ in shape: "
                       f"{describe((logits, targets))}")
-    return (softplus(logits) - targets * logits).mean()
+    return _reduce("binary_cross_entropy_with_logits", softplus(logits) - targets * logits, reduction)
 
 
 def mse_loss(a, b):

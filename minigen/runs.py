@@ -69,6 +69,12 @@ class Trainer:
     DATA = ()  # the --data names it trains on ("idx:" for any idx:PATH)
     TOUR = ()  # TourStops: what `minigen tour` shows of this family
 
+    @classmethod
+    def default_model(cls, data):
+        """The --model used when none is given for --data ``data``: the first of DEFAULTS
+        (a family whose default depends on the data, text or images, overrides this)."""
+        return next(iter(cls.DEFAULTS))
+
     def __init__(self, config, train, test):
         self.config = config
         self.train_data = train  # minigen.data.get_dataset(config.data, "train")
@@ -139,7 +145,7 @@ def fill_defaults(config, trainer_cls):
     """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS."""
     models = list(trainer_cls.DEFAULTS)
     if config.model is None:
-        config.model = models[0]
+        config.model = trainer_cls.default_model(config.data)
     if config.model not in trainer_cls.DEFAULTS:
         raise ValueError(f"{config.family}: unknown --model {config.model!r}; choose from {models}")
     for key, value in trainer_cls.DEFAULTS[config.model].items():

@@ -525,10 +525,22 @@ def np_cross_entropy(logits, targets):
 
 op("F.cross_entropy", lambda x, targets: F.cross_entropy(x, targets), cross_entropy_inputs(),
    np_cross_entropy, lambda x, targets: TF.cross_entropy(x, torch.as_tensor(targets)))
+op("F.cross_entropy(reduction='none')", lambda x, targets: F.cross_entropy(x, targets, reduction="none"),
+   cross_entropy_inputs(),
+   lambda x, targets: -(x - np_logsumexp(x, axis=1, keepdims=True))[np.arange(len(targets)), targets],
+   lambda x, targets: TF.cross_entropy(x, torch.as_tensor(targets), reduction="none"))
+op("F.cross_entropy(reduction='sum')", lambda x, targets: F.cross_entropy(x, targets, reduction="sum"),
+   cross_entropy_inputs(), lambda x, targets: np_cross_entropy(x, targets) * len(targets),
+   lambda x, targets: TF.cross_entropy(x, torch.as_tensor(targets), reduction="sum"))
 op("F.binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
    any_shape().flatmap(lambda s: just(S.arrays(s, S.floats(-4, 4)), S.arrays(s, S.floats(0, 1)))),
    lambda x, z: np.mean(np.logaddexp(0, x) - z * x),
    lambda x, z: TF.binary_cross_entropy_with_logits(x, z))
+op("F.binary_cross_entropy_with_logits(reduction='none')",
+   lambda x, z: F.binary_cross_entropy_with_logits(x, z, reduction="none"),
+   any_shape().flatmap(lambda s: just(S.arrays(s, S.floats(-4, 4)), S.arrays(s, S.floats(0, 1)))),
+   lambda x, z: np.logaddexp(0, x) - z * x,
+   lambda x, z: TF.binary_cross_entropy_with_logits(x, z, reduction="none"))
 op("F.mse_loss", F.mse_loss, any_shape().flatmap(lambda s: just(S.arrays(s), S.arrays(s))),
    lambda a, b: np.mean((a - b) ** 2), lambda a, b: TF.mse_loss(a, b))
 

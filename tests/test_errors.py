@@ -71,6 +71,10 @@ def test_other_shape_errors_name_the_op():
         F.mse_loss(mg.zeros(2), mg.zeros(3))
     with pytest.raises(OpError, match=r"binary_cross_entropy_with_logits.*\(2,\).*\(3,\)"):
         F.binary_cross_entropy_with_logits(mg.zeros(2), mg.zeros(3))
+    with pytest.raises(OpError, match=r"binary_cross_entropy_with_logits: reduction must be one of.*'avg'"):
+        F.binary_cross_entropy_with_logits(mg.zeros(2), mg.zeros(2), reduction="avg")
+    with pytest.raises(OpError, match=r"cross_entropy: reduction must be one of.*'batch'"):
+        F.cross_entropy(mg.zeros(2, 3), np.array([0, 1]), reduction="batch")
     with pytest.raises(OpError, match=r"scaled_dot_product_attention.*\(2, 3\).*\(2, 4\)"):
         F.scaled_dot_product_attention(mg.zeros(2, 3), mg.zeros(2, 4), mg.zeros(2, 4))
     with pytest.raises(OpError, match=r"pad.*3 pairs.*2 dims"):
