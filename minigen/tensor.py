@@ -1,6 +1,7 @@
 """Tensor: an array (NumPy or CuPy), its gradient, and the Function that made it."""
 from minigen import backend
 
+NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: no strings, objects or complex
 DEFAULT_DTYPE = backend.dtype("float32")
 
 
@@ -25,7 +26,12 @@ class Tensor:
         with backend.device_context(device):
             array = xp.asarray(backend.to_device(data, device) if backend.is_array(data) else data)
             if dtype is None:
-                dtype = DEFAULT_DTYPE if array.dtype.kind in "fc" else array.dtype
+                dtype = DEFAULT_DTYPE if array.dtype.kind == "f" else array.dtype
+            for what, kind in ((f"data of dtype {array.dtype}", array.dtype.kind),
+                               (f"dtype={backend.dtype(dtype)}", backend.dtype(dtype).kind)):
+                if kind not in NUMERIC_KINDS:
+                    raise TypeError(f"tensor: {what} (shape {array.shape}) is not numeric; "
+                                    f"a Tensor holds booleans, integers or real floats")
             array = array.astype(backend.dtype(dtype), copy=False)
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(f"tensor: requires_grad=True needs a floating dtype, got {array.dtype} "

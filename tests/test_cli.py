@@ -25,7 +25,7 @@ TRAIN = ["train", "classifier", "--data", "digits", "--model", "mlp", "--steps",
 
 def run_cli(*args, timeout=300):
     """``python -m minigen ARGS`` in a fresh process: (returncode, stdout, stderr)."""
-    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    env = dict(os.environ, MPLBACKEND="Agg")   # the thread settings a user has, unchanged
     result = subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=timeout)
     return result.returncode, result.stdout, result.stderr
@@ -128,6 +128,79 @@ def test_the_same_seed_gives_identical_numbers(tmp_path, capsys):
     # and the seed is not ignored: another seed gives other weights
     weights = [k for k in state_a if k.startswith("modules/")]
     assert weights and any(not np.array_equal(state_a[k], state_c[k]) for k in weights)
+
+
+# ----- an existing run is never replaced by accident -----
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
+
+
+def test_a_second_train_into_a_run_folder_is_refused_and_leaves_it_byte_for_byte(trained_run, capsys):
+    out, _, _ = trained_run
+    before = _snapshot(out)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TRAIN, "--seed", "5", "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert str(out) in err and "--overwrite" in err and "already holds a run" in err
+    assert _snapshot(out) == before
+
+
+def test_overwrite_replaces_the_run_on_purpose(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "--seed", "1", "--out", str(out)]) == 0
+    first = _snapshot(out)
+    assert main([*TRAIN, "--seed", "2", "--out", str(out), "--overwrite"]) == 0
+    capsys.readouterr()
+    second = _snapshot(out)
+    assert second.keys() == first.keys()
+    assert json.loads(second["config.json"])["seed"] == 2
+    assert second["checkpoint.npz"] != first["checkpoint.npz"]
+
+
+def test_an_out_path_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    captured = usage_error([*TRAIN, "--out", target], capsys)
+    assert "not a folder" in captured.err and target.read_text() == "keep me"
+
+
+# ----- BLAS threads: one by default whatever the import order; the user's setting wins -----
+
+THREADS_PROBE = """
+import {first}, {second}
+from threadpoolctl import threadpool_info
+print(sorted({{p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}}))
+"""
+
+
+@pytest.mark.parametrize("first, second", [("numpy", "minigen"), ("minigen", "numpy")])
+def test_minigen_uses_one_blas_thread_whatever_the_import_order(first, second):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                             "MKL_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", THREADS_PROBE.format(first=first, second=second)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1]"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to tell 2 threads from 1")
+def test_an_explicit_thread_setting_wins_and_set_num_threads_chooses():
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    probe = THREADS_PROBE.format(first="numpy", second="minigen")
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[2]"
+    chosen = probe.replace("from threadpoolctl", "minigen.set_num_threads(1)\nfrom threadpoolctl")
+    result = subprocess.run([sys.executable, "-c", chosen], env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[1]", result.stderr
+
+
+def test_set_num_threads_refuses_zero():
+    with pytest.raises(ValueError, match="set_num_threads.*0"):
+        mg.set_num_threads(0)
 
 
 # ----- usage errors: a message, exit code 2, no traceback, nothing written -----

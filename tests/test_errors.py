@@ -1,4 +1,6 @@
 """Bad input fails early, with a message that names the op and the shapes (or devices)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,14 @@ def test_requires_grad_on_an_integer_tensor_names_the_dtype():
         mg.tensor([1, 2, 3], requires_grad=True)
     with pytest.raises(TypeError, match=r"requires_grad.*bool"):
         mg.tensor([True], requires_grad=True)
+
+
+@pytest.mark.parametrize("data, dtype, named", [(["a", "b"], None, "<U1"), ([1 + 2j], None, "complex128"),
+                                                 (np.array(["x"], dtype=object), None, "object"),
+                                                 ([1.0, 2.0], "U3", "<U3")])
+def test_a_tensor_of_non_numeric_data_is_refused_naming_the_dtype(data, dtype, named):
+    with pytest.raises(TypeError, match=rf"tensor: .*{re.escape(named)}.*not numeric"):
+        mg.tensor(data, dtype=dtype)
 
 
 def test_gradcheck_refuses_float32_and_inputs_without_grad():
