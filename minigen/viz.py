@@ -88,3 +88,127 @@ def save_scatter_2d(points, path, reference=None, title=None, limit=3.0):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return fig
+
+
+# ----- the computation graph a tensor remembers -----
+GRAPH_MAX_NODES = 60   # beyond this a drawing is a hairball: draw_graph says so instead
+
+
+def _graph_nodes(root):
+    """Tensors and Functions reachable from ``root`` through ``_ctx`` and ``inputs``, and the
+    edges between them (producer -> consumer), by an iterative depth-first search."""
+    from minigen.autograd import _FREED
+    nodes, edges, stack, seen = {}, [], [root], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        nodes[id(t)] = t
+        fn = t._ctx
+        if fn is _FREED:
+            raise ValueError("draw_graph: part of this graph was freed by backward(); draw it before "
+                             "backward, or call backward(retain_graph=True)")
+        if fn is not None:
+            nodes[id(fn)] = fn
+            edges.append((id(fn), id(t)))
+            for parent in fn.inputs:
+                edges.append((id(parent), id(fn)))
+                stack.append(parent)
+    return nodes, edges
+
+
+def _graph_layout(root_id, nodes, edges):
+    """(x, y) per node: the column is the longest path to the root (leaves left, root right);
+    within a column, nodes sit near the mean height of what they feed (one barycentre sweep)."""
+    consumers, producers = {}, {}
+    for a, b in edges:
+        consumers.setdefault(a, []).append(b)
+        producers.setdefault(b, []).append(a)
+    depth, frontier = {root_id: 0}, [root_id]
+    while frontier:                       # longest path: relax along producer edges (a DAG)
+        nxt = []
+        for b in frontier:
+            for a in producers.get(b, ()):
+                if depth.get(a, -1) < depth[b] + 1:
+                    depth[a] = depth[b] + 1
+                    nxt.append(a)
+        frontier = nxt
+    n_cols = max(depth.values())
+    columns = {}
+    for key in nodes:
+        columns.setdefault(depth[key], []).append(key)
+    y = {root_id: 0.0}
+    for d in range(1, n_cols + 1):        # right to left, as backward walks
+        col = sorted(columns.get(d, []),
+                     key=lambda k: sum(y[c] for c in consumers.get(k, ()) if c in y) / max(1, len(consumers.get(k, ()))))
+        for i, key in enumerate(col):
+            y[key] = (len(col) - 1) / 2 - i
+    return {key: (n_cols - depth[key], y[key]) for key in nodes}
+
+
+def _tensor_label(t, names, notes):
+    name = names.get(id(t), "")
+    shape = "x".join(map(str, t.shape)) or "scalar"
+    lines = ([name] if name else []) + [shape, str(t.dtype)]
+    if t.data.size == 1:
+        lines.append(f"= {t.item():+.4g}")
+    if id(t) in notes:
+        lines.append(notes[id(t)])
+    return "\n".join(lines)
+
+
+def draw_graph(tensor, path=None, names=None, notes=None, max_nodes=GRAPH_MAX_NODES):
+    """Draw the graph ``tensor`` remembers: Functions as orange boxes (their names), tensors as
+    rounded boxes with their shape and dtype (and value, for one element); leaves that require
+    grad (the parameters) in blue with a bold edge, other leaves (data, constants) in grey.
+    Arrows run from inputs to outputs: the forward pass left to right, backward right to left.
+
+    ``names``/``notes``: {tensor: text}, a name and an extra line for some tensors. Returns the
+    Figure (written to ``path`` when given). A graph of more than ``max_nodes`` nodes (tensors
+    and Functions) is refused with a ValueError: past a few dozen nodes a drawing is unreadable;
+    draw a smaller part (the loss of one small layer) instead.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    names = {id(k): v for k, v in (names or {}).items()}
+    notes = {id(k): v for k, v in (notes or {}).items()}
+    nodes, edges = _graph_nodes(tensor)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"draw_graph: this graph has {len(nodes)} nodes (tensors and Functions), more than "
+                         f"max_nodes={max_nodes} can be drawn readably; draw a smaller part of it")
+    pos = _graph_layout(id(tensor), nodes, edges)
+    n_cols = max(x for x, _ in pos.values()) + 1
+    n_rows = max(1, max(sum(1 for x2, _ in pos.values() if x2 == x) for x, _ in pos.values()))
+    fig = figure(figsize=(max(4.0, 1.55 * n_cols), max(2.5, 1.15 * n_rows + 0.8)))
+    ax = fig.subplots()
+    box_w, box_h = 1.2, 0.86
+    for a, b in edges:
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        rad = 0.0 if abs(xb - xa) == 1 else -0.25      # an edge that skips columns bends
+        ax.annotate("", xy=(1.6 * xb - box_w / 2, yb), xytext=(1.6 * xa + box_w / 2, ya),
+                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=0, shrinkB=0,
+                                    connectionstyle=f"arc3,rad={rad}"))
+    for key, node in nodes.items():
+        x, y = pos[key]
+        x = 1.6 * x
+        if hasattr(node, "_ctx"):                     # a Tensor
+            parameter = node._ctx is None and node.requires_grad
+            colour = "#dbe9f6" if parameter else "#eeeeee" if node._ctx is None else "white"
+            ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0.03",
+                                        fc=colour, ec="0.2", lw=2.0 if parameter else 0.8))
+            ax.text(x, y, _tensor_label(node, names, notes), ha="center", va="center", fontsize=7,
+                    family="monospace")
+        else:                                         # a Function
+            ax.add_patch(FancyBboxPatch((x - box_w / 2.1, y - box_h / 4), box_w / 1.05, box_h / 2,
+                                        boxstyle="square,pad=0.02", fc="#fde3c8", ec="0.3"))
+            ax.text(x, y, type(node).__name__, ha="center", va="center", fontsize=7.5, weight="bold")
+    ax.set_xlim(-box_w, 1.6 * (n_cols - 1) + box_w)
+    ys = [y for _, y in pos.values()]
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
+    ax.set_axis_off()
+    ax.set_title("blue: parameters (leaves that require grad)   grey: data and constants   "
+                 "white: computed   orange: Functions", fontsize=7)
+    if path is not None:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig

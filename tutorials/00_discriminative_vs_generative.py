@@ -36,7 +36,7 @@
 # %%
 
 import numpy as np
-from _setup import FIGURES, QUICK, plt, save  # matplotlib's backend, the figures folder
+from _setup import FIGURES, QUICK, plt, save, show_file  # the figures folder, quick mode
 
 import minigen as mg
 import minigen.functional as F
@@ -94,7 +94,7 @@ metrics = clf.evaluate()
 print(f"trained {config.steps} steps in {seconds:.1f} s; test accuracy {metrics['accuracy']:.1%}, "
       f"test NLL {metrics['nll_nats']:.3f} nats")
 save_loss_curves(history, FIGURES / "00_classifier_loss.png", title="MLP classifier: cross-entropy per step")
-print(f"saved {FIGURES / '00_classifier_loss.png'}")
+show_file(FIGURES / "00_classifier_loss.png")
 
 # %% [markdown]
 # What it answers: for each test digit, ten probabilities. Below are the first 24 test digits with

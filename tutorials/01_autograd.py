@@ -38,11 +38,12 @@ import math
 
 import numpy as np
 from _setup import plt, save  # matplotlib's backend, the figures folder
-from matplotlib.patches import FancyBboxPatch
 
 import minigen as mg
 import minigen.functional as F
+from minigen import nn
 from minigen.autograd import Function
+from minigen.viz import draw_graph
 from minigen.gradcheck import GradcheckError
 
 mg.manual_seed(0)
@@ -178,46 +179,30 @@ for t in reversed(topo):
     print(f"dL/d{names[id(t)]} = {grads[id(t)].item():+.10f}")
 
 # %% [markdown]
-# A picture of the same graph: one box per tensor, showing the Function that made it, its value
-# and the gradient our loop just computed; an arrow from each input to the tensor made from it.
-# The column of a tensor is set by its longest path to `L` (computed with the same reversed walk),
-# so leaves sit on the left and `L` on the right. The forward pass runs left to right, the backward
-# pass right to left.
+# A picture of the same graph, drawn by `minigen.viz.draw_graph` from nothing but what `L`
+# remembers: an orange box per Function, a rounded box per tensor (shape, dtype, and the value of
+# a one-element tensor), with the gradient our loop just computed added as a note. Leaves that
+# require grad are blue with a bold edge; the arrows run from inputs to outputs. The column of a
+# node is set by its longest path to `L`, so leaves sit on the left and `L` on the right: the
+# forward pass runs left to right, the backward pass right to left.
 
 # %%
-steps_to_L = {id(L): 0}
-for t in reversed(topo):  # outputs first, as in backward
-    if t._ctx is not None:
-        for p in t._ctx.inputs:
-            steps_to_L[id(p)] = max(steps_to_L.get(id(p), 0), steps_to_L[id(t)] + 1)
-n_cols = max(steps_to_L.values())
-columns = {}
-for t in topo:
-    columns.setdefault(n_cols - steps_to_L[id(t)], []).append(t)
-pos = {id(t): (2.4 * c, (len(col) - 1) / 2 - i) for c, col in columns.items() for i, t in enumerate(col)}
-
-box_w, box_h = 1.6, 0.75
-fig, ax = plt.subplots(figsize=(10, 3.8))
-for t in topo:
-    tx, ty = pos[id(t)]
-    ax.add_patch(FancyBboxPatch((tx - box_w / 2, ty - box_h / 2), box_w, box_h, boxstyle="round,pad=0.02",
-                                fc="#dbe9f6" if t._ctx is None else "#fde3c8", ec="0.3"))
-    made_by = "leaf" if t._ctx is None else type(t._ctx).__name__
-    ax.text(tx, ty, f"{made_by}\n{names[id(t)]} = {t.item():+.3f}\ngrad {grads[id(t)].item():+.3f}",
-            ha="center", va="center", fontsize=9, family="monospace")
-    for p in (t._ctx.inputs if t._ctx is not None else ()):
-        px, py = pos[id(p)]
-        if steps_to_L[id(p)] - steps_to_L[id(t)] > 1:  # an edge that skips columns goes over the top
-            tail, head, rad = (px, py + box_h / 2), (tx, ty + box_h / 2), -0.2
-        else:
-            tail, head, rad = (px + box_w / 2, py), (tx - box_w / 2, ty), 0
-        ax.annotate("", xy=head, xytext=tail, arrowprops=dict(
-            arrowstyle="-|>", color="0.35", shrinkA=0, shrinkB=0, connectionstyle=f"arc3,rad={rad}"))
-ax.set_xlim(-1, 2.4 * n_cols + 1)
-ax.set_ylim(-0.95, 1.5)
-ax.axis("off")
-ax.set_title("L = tanh(x·w + b) · x    (blue: leaves; orange: made by a Function)")
+fig = draw_graph(L, names={t: names[id(t)] for t in topo},
+                 notes={t: f"grad {grads[id(t)].item():+.3f}" for t in topo})
 save(fig, "01_graph.png")
+
+# %% [markdown]
+# It draws any graph of a few dozen nodes: here the loss of a two-layer MLP on a batch of five,
+# where each `Linear` is one fused Function with three inputs (x, weight, bias). A larger graph
+# (a transformer's loss has hundreds of nodes) is refused with a message rather than drawn as an
+# unreadable tangle.
+
+# %%
+mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+batch = mg.randn(5, 4)
+mlp_loss = F.cross_entropy(mlp(batch), np.array([0, 1, 2, 0, 1]))
+labels = {p: name for name, p in mlp.named_parameters()}
+save(draw_graph(mlp_loss, names={**labels, batch: "x", mlp_loss: "loss"}), "01_mlp_graph.png")
 
 # %% [markdown]
 # Our ten-line loop and the engine's `L.backward()` from section 1 agree with the chain rule by
