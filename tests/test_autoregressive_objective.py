@@ -119,12 +119,13 @@ def test_bernoulli_nll_at_huge_logits_in_float32_is_finite_and_exact():
 
 
 # ----- force_end -----
-@given(b=st.integers(1, 2), t=st.integers(1, 5), v=st.integers(1, 4), max_len=st.integers(0, 5))
-def test_force_end_leaves_only_the_boundary_token_from_max_len_on(b, t, v, max_len):
+@given(b=st.integers(1, 2), t=st.integers(1, 5), v=st.integers(1, 4), max_len=st.integers(0, 5),
+       start=st.integers(0, 3))
+def test_force_end_leaves_only_the_boundary_token_from_max_len_on(b, t, v, max_len, start):
     logits = mg.tensor(np.arange(b * t * v, dtype=np.float64).reshape(b, t, v))
-    out = A.force_end(logits, max_len).numpy()
+    out = A.force_end(logits, max_len, start).numpy()
     for pos in range(t):
-        if pos < max_len:
+        if start + pos < max_len:
             np.testing.assert_array_equal(out[:, pos], logits.numpy()[:, pos])
         else:
             assert np.all(out[:, pos, A.BOUNDARY] == logits.numpy()[:, pos, A.BOUNDARY])

@@ -82,12 +82,13 @@ def prediction_mask(lengths, steps, xp):
     return xp.arange(steps)[None, :] <= lengths[:, None]
 
 
-def force_end(logits, max_len):
-    """logits (B, T, V) with position t's prefix holding t characters: from t = max_len on,
-    every token but the boundary gets logit -inf, so the end is certain there."""
+def force_end(logits, max_len, start=0):
+    """logits (B, T, V) whose position t predicts after a prefix of start + t characters
+    (start > 0 when sampling step by step): where that prefix holds max_len characters or
+    more, every token but the boundary gets logit -inf, so the end is certain there."""
     xp = logits.xp
     t, v = logits.shape[-2:]
-    allowed = (xp.arange(t)[:, None] < max_len) | (xp.arange(v)[None, :] == BOUNDARY)   # (T, V)
+    allowed = (start + xp.arange(t)[:, None] < max_len) | (xp.arange(v)[None, :] == BOUNDARY)   # (T, V)
     return mg.where(allowed, logits, -math.inf)
 
 

@@ -1,0 +1,532 @@
+"""Autoregressive models: one token (or pixel) at a time, from those before (objectives/autoregressive.py).
+
+    Bigram          names: one table of logits, p(x_t | x_{t-1})
+    MLP             names: Bengio et al. (2003), the previous k characters' embeddings -> tanh -> logits
+    Transformer     names: a small GPT (token + position embeddings, pre-LayerNorm blocks, causal
+                    self-attention, GELU), sampled with a KV cache
+    PixelCNN        binary images: masked convolutions (A, then residual B blocks), one Bernoulli
+                    logit per pixel, sampled pixel by pixel in raster order
+    AutoregressiveTrainer   training (teacher forcing), exact log_prob, sampling, evaluation, figures
+
+Text. A name is encoded as its letters 1..26 between two boundary tokens 0 (". e m m a ."); the
+models see tokens (B, T) and return logits (B, T, V), position t predicting the token after
+input t. Each text model is ``decode(embed(tokens))``: ``embed`` looks each token up on its
+own (nothing mixes positions there), ``decode`` mixes positions causally; the tests take the
+gradient of decode's output with respect to its input to prove the causality.
+
+Images. PixelCNN models binary pixels: digits-binary as it is, and the 28x28 ``idx:`` images
+(values in [-1, 1]) binarised at 0 (pixel > 0 -> 1). Its samples are binary draws in {0, 1}.
+"""
+import math
+
+import minigen as mg
+import minigen.functional as F
+from minigen import backend, nn, optim
+from minigen.data import DataLoader
+from minigen.models import judge
+from minigen.models.completion import check_given, half_mask
+from minigen.objectives import autoregressive as A
+from minigen.objectives.autoregressive import BOUNDARY
+from minigen.runs import TourStop, Trainer, endless
+from minigen.viz import figure, image_grid
+
+TEXT_MODELS = ("bigram", "mlp", "transformer")
+IMAGE_MODELS = ("pixelcnn",)
+
+
+# ----- text models: tokens (B, T) -> logits (B, T, V) -----
+class Bigram(nn.Module):
+    """p(x_t | x_{t-1}) = softmax(W[x_{t-1}]): row i of the (V, V) table holds the logits of the
+    token after token i. The count model is the same table filled with log counts."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.table = nn.Embedding(vocab_size, vocab_size)
+        nn.init.zeros_(self.table.weight)                        # start uniform: every logit 0
+
+    def embed(self, tokens):
+        return self.table(tokens)                                # (B, T, V): already the logits
+
+    def decode(self, e):
+        return e                                                 # a context of one token: nothing to mix
+
+    def forward(self, tokens):
+        return self.decode(self.embed(tokens))
+
+
+class MLP(nn.Module):
+    """Bengio et al. (2003): the embeddings of the last ``context`` tokens side by side, one tanh
+    hidden layer, logits. Positions before the start of the name are the boundary token."""
+
+    def __init__(self, vocab_size, context=8, d_embed=24, hidden=256, dropout=0.1):
+        super().__init__()
+        self.context = context
+        self.tok = nn.Embedding(vocab_size, d_embed)
+        self.hidden = nn.Linear(context * d_embed, hidden)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, vocab_size)
+
+    def embed(self, tokens):
+        return self.tok(tokens)                                  # (B, T, d)
+
+    def decode(self, e):
+        b, t, _ = e.shape
+        k = self.context
+        before = self.tok(e.xp.full((b, k - 1), BOUNDARY))       # (B, k-1, d): before the start
+        padded = mg.concat([before, e], axis=1)                  # (B, k-1+T, d)
+        window = mg.concat([padded[:, j:j + t] for j in range(k)], axis=2)   # (B, T, k*d), oldest first
+        h = self.drop(F.tanh(self.hidden(window)))               # (B, T, hidden)
+        return self.out(h)                                       # (B, T, V)
+
+    def forward(self, tokens):
+        return self.decode(self.embed(tokens))
+
+
+class Transformer(nn.Module):
+    """A small GPT: token + learned position embeddings, pre-LayerNorm blocks (causal
+    self-attention, a GELU MLP), a final LayerNorm and a linear head to the logits."""
+
+    def __init__(self, vocab_size, block_size, d_model=64, n_layers=3, n_heads=4, dropout=0.0):
+        super().__init__()
+        self.block_size = block_size
+        self.tok = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Embedding(block_size, d_model)
+        for table in (self.tok, self.pos):
+            nn.init.normal_(table.weight, std=0.02)              # GPT-2's initialisation
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.Sequential(*[nn.TransformerBlock(d_model, n_heads, dropout=dropout)
+                                      for _ in range(n_layers)])
+        self.ln_f = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def embed(self, tokens):
+        return self.tok(tokens)                                  # (B, T, C)
+
+    def decode(self, e):
+        t = e.shape[1]
+        if t > self.block_size:
+            raise ValueError(f"Transformer: {t} positions, but the model has only {self.block_size}")
+        x = self.drop(e + self.pos.weight[:t])                   # (B, T, C)
+        x = self.blocks(x)                                       # (B, T, C)
+        return self.head(self.ln_f(x))                           # (B, T, V)
+
+    def forward(self, tokens):
+        return self.decode(self.embed(tokens))
+
+    def decode_step(self, e, cache):
+        """One new position with a KV cache: e (B, 1, C) is the embedding of the token at
+        position t = the number of positions in ``cache``; cache holds, per block, the keys and
+        values (B, H, t, D) of positions 0..t-1 (empty lists at the start) and gets this
+        position's appended. Returns the logits (B, V) of the token after it: the same numbers
+        as ``forward`` at position t, for one position's work instead of t + 1."""
+        t = cache[0][0].shape[2] if cache[0] else 0
+        x = self.drop(e + self.pos.weight[t:t + 1])              # (B, 1, C)
+        for block, kv in zip(self.blocks, cache):
+            x = x + self.cached_attention(block.attn, block.ln1(x), kv)    # (B, 1, C)
+            x = x + block.mlp(block.ln2(x))                                # (B, 1, C)
+        return self.head(self.ln_f(x))[:, 0]                     # (B, V)
+
+    @staticmethod
+    def cached_attention(attn, x, kv):
+        """nn.CausalSelfAttention's forward for one new position, with the block's own weights:
+        its query attends to every cached key and its own (all earlier: causal by construction)."""
+        b, _, c = x.shape
+        h, d = attn.n_heads, c // attn.n_heads
+        qkv = attn.qkv(x).reshape(b, 1, 3, h, d).transpose(2, 0, 3, 1, 4)   # (3, B, H, 1, D)
+        q, k, v = qkv[0], qkv[1], qkv[2]                                    # each (B, H, 1, D)
+        if kv:
+            k, v = mg.concat([kv[0], k], axis=2), mg.concat([kv[1], v], axis=2)   # (B, H, t+1, D)
+        kv[:] = [k, v]
+        y = F.scaled_dot_product_attention(q, k, v)                         # (B, H, 1, D)
+        y = y.transpose(0, 2, 1, 3).reshape(b, 1, c)                        # (B, 1, C)
+        return attn.dropout(attn.proj(y))
+
+
+# ----- the image model: binary images (N, 1, H, W) -> one logit per pixel -----
+class PixelCNN(nn.Module):
+    """van den Oord et al. (2016): a 7x7 mask-A convolution (each pixel sees only those before
+    it), residual 3x3 mask-B blocks (h + conv_B(relu(h))), two 1x1 convolutions to one logit.
+
+    Output pixel i depends on input pixels j < i in raster order, and on no row below its own:
+    so the logits of rows 0..r can be computed from those rows alone (``sample`` does).
+    """
+
+    def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3):
+        super().__init__()
+        self.first = nn.MaskedConv2d(1, width, first_kernel, "A")
+        self.blocks = [nn.MaskedConv2d(width, width, kernel, "B") for _ in range(blocks)]
+        self.hidden = nn.Conv2d(width, width, 1)
+        self.out = nn.Conv2d(width, 1, 1)
+
+    def forward(self, x):
+        h = self.first(2 * x - 1)                                # (N, w, H, W): pixels as -1 / +1
+        for conv in self.blocks:
+            h = h + conv(F.relu(h))                              # (N, w, H, W)
+        h = F.relu(self.hidden(F.relu(h)))                       # (N, w, H, W)
+        return self.out(h)                                       # (N, 1, H, W) logits
+
+
+# ----- settings -----
+# What `minigen train autoregressive` does when nothing else is said. steps, batch_size and lr
+# are the Trainer's DEFAULTS; everything else is recorded in config.extra, where any value can be
+# overridden (tutorials and tests do). The learning rate warms up linearly and decays on a cosine.
+RECIPES = {
+    "transformer": {"steps": 3000, "batch_size": 64, "lr": 3e-3, "d_model": 64, "n_layers": 3, "n_heads": 4,
+                    "dropout": 0.1, "weight_decay": 0.1, "warmup": 100, "clip": 1.0},
+    "mlp": {"steps": 4000, "batch_size": 64, "lr": 3e-3, "context": 8, "d_embed": 24, "hidden": 256,
+            "dropout": 0.1, "weight_decay": 0.01, "warmup": 100, "clip": 1.0},
+    "bigram": {"steps": 1000, "batch_size": 256, "lr": 0.1, "weight_decay": 0.0, "warmup": 0, "clip": None},
+    "pixelcnn": {"steps": 1000, "batch_size": 64, "lr": 2e-3, "width": 64, "blocks": 5, "weight_decay": 0.0,
+                 "warmup": 50, "clip": 1.0},
+}
+SAMPLE_SEED = 1234          # the samples minigen eval scores
+EVAL_SAMPLES = 1000         # how many (images larger than 8x8: set config.extra["eval_samples"])
+GIVEN_SEED = 7              # which test images the gallery completes
+
+
+class AutoregressiveTrainer(Trainer):
+    DEFAULTS = {name: {k: RECIPES[name][k] for k in ("steps", "batch_size", "lr")} for name in RECIPES}
+    DATA = ("names", "surnames", "digits-binary", "idx:")
+    TOUR = (TourStop("names", "transformer", steps=800, quick_steps=30, metric="nll_per_token"),
+            TourStop("digits-binary", "pixelcnn", steps=150, quick_steps=5, metric="nll",
+                     extra={"width": 32, "blocks": 3}))
+
+    @classmethod
+    def default_model(cls, data):
+        """transformer for text (names, surnames), pixelcnn for images."""
+        return "transformer" if data in ("names", "surnames") else "pixelcnn"
+
+    def __init__(self, config, train, test):
+        super().__init__(config, train, test)
+        self.text = train.kind == "text"
+        if self.text and config.model not in TEXT_MODELS:
+            raise ValueError(f"autoregressive: --model {config.model} is for images; on text ({config.data}) "
+                             f"choose from {list(TEXT_MODELS)}")
+        if not self.text and config.model not in IMAGE_MODELS:
+            raise ValueError(f"autoregressive: --model {config.model} is for text; on images ({config.data}) "
+                             f"choose from {list(IMAGE_MODELS)}")
+        self.settings = s = {**RECIPES[config.model], **config.extra}
+        config.extra = dict(s)
+        if self.text:
+            self.vocab = (".",) + tuple(train.vocab)              # token 0 is the boundary
+            self.index = {ch: i for i, ch in enumerate(self.vocab)}
+            self.max_len = train.max_len                           # the longest name over every split
+            v = len(self.vocab)
+            if config.model == "bigram":
+                self.net = Bigram(v)
+            elif config.model == "mlp":
+                self.net = MLP(v, s["context"], s["d_embed"], s["hidden"], s["dropout"])
+            else:
+                self.net = Transformer(v, self.max_len + 1, s["d_model"], s["n_layers"], s["n_heads"],
+                                       s["dropout"])
+        else:
+            self.shape = tuple(train.shape)
+            if self.shape[0] != 1:
+                raise ValueError(f"autoregressive: pixelcnn takes one-channel images, got shape {self.shape}")
+            self.net = PixelCNN(s["width"], s["blocks"])
+        self.net.to(config.device)
+        self.modules = {"net": self.net}
+        self.optimizers = {"net": optim.AdamW(self.net.parameters(), lr=config.lr,
+                                              weight_decay=s["weight_decay"])}
+
+    # ----- data -----
+    def encode(self, names):
+        """Names -> (tokens (N, max_len + 2) with the boundary before and after each name and as
+        padding, lengths (N,)) as host arrays. A character outside the vocabulary, or a name
+        longer than the model's maximum, is a ValueError naming it."""
+        host = backend.xp_for("cpu")
+        tokens = host.zeros((len(names), self.max_len + 2), dtype="int64")
+        for row, name in enumerate(names):
+            if len(name) > self.max_len:
+                raise ValueError(f"{name!r} has {len(name)} characters; this model's names have at most "
+                                 f"{self.max_len}")
+            for col, ch in enumerate(name):
+                if ch not in self.index or ch == ".":
+                    raise ValueError(f"{name!r}: the character {ch!r} is not in the vocabulary "
+                                     f"({''.join(self.vocab[1:])})")
+                tokens[row, col + 1] = self.index[ch]
+        return tokens, host.asarray([len(name) for name in names], dtype="int64")
+
+    def binarise(self, images):
+        """The model's pixels in {0, 1}: digits-binary as is; [-1, 1] images (idx:) at 0."""
+        if self.train_data.binary:
+            return images
+        return (images > 0).astype("float32")
+
+    def batches(self):
+        if self.text:
+            arrays = self.encode(self.train_data.text)
+        else:
+            arrays = (self.binarise(self.train_data.images),)
+        loader = DataLoader(*arrays, batch_size=self.config.batch_size, shuffle=True, seed=self.config.seed,
+                            drop_last=True, device=self.config.device)
+        return endless(loader, self.step_count)
+
+    # ----- the likelihood -----
+    def text_nll(self, tokens, lengths):
+        """-log p(name) per name (B,) from tokens (B, max_len + 2) and lengths (B,) device arrays,
+        and the number of predictions scored. Positions after the longest name are dropped."""
+        steps = int(lengths.max()) + 1                          # predictions of the longest name
+        inputs, targets = A.shift(tokens[:, :steps + 1])        # (B, steps) each
+        mask = A.prediction_mask(lengths, steps, backend.array_module(tokens))   # (B, steps)
+        logits = A.force_end(self.net(inputs), self.max_len)    # (B, steps, V)
+        return A.sequence_nll(logits, targets, mask), mask.sum()
+
+    def image_nll(self, x):
+        """-log p(image) per image (N,) for binary x (N, 1, H, W) Tensor."""
+        return A.bernoulli_nll(self.net(x), x)
+
+    def train_step(self, batch):
+        s = self.settings
+        lr = optim.warmup_cosine(self.step_count, self.config.lr, s["warmup"], self.config.steps)
+        opt = self.optimizers["net"]
+        opt.lr = lr
+        if self.text:
+            tokens, lengths = batch
+            nll, count = self.text_nll(tokens.data, lengths.data)
+            loss = nll.sum() * (1.0 / float(count))                # nats per predicted character
+        else:
+            (x,) = batch
+            loss = self.image_nll(x).mean() * (1.0 / math.prod(self.shape))   # nats per pixel
+        opt.zero_grad()
+        loss.backward()
+        if s["clip"]:
+            optim.clip_grad_norm_(self.net.parameters(), s["clip"])
+        opt.step()
+        return {"nll": loss.item()}
+
+    def log_prob(self, x, batch_size=1000):
+        """log p(x) in nats, one per example, exact: x a list of str (text) or an array
+        (N, 1, H, W) in the data's own values (images). A NumPy float64 array (N,)."""
+        self.eval_mode()
+        parts = []
+        with mg.no_grad():
+            if self.text:
+                if isinstance(x, str):
+                    raise ValueError("log_prob: give a list of names, not one str")
+                tokens, lengths = self.encode(list(x))
+                for i in range(0, len(lengths), batch_size):
+                    nll, _ = self.text_nll(backend.to_device(tokens[i:i + batch_size], self.config.device),
+                                           backend.to_device(lengths[i:i + batch_size], self.config.device))
+                    parts.append(-nll.numpy())
+            else:
+                images = self.check_images(x)
+                dtype = next(self.net.parameters()).dtype                    # float32, or float64 (tests)
+                for i in range(0, len(images), batch_size):
+                    batch = mg.tensor(images[i:i + batch_size], dtype=dtype, device=self.config.device)
+                    parts.append(-self.image_nll(batch).numpy())
+        return backend.xp_for("cpu").concatenate(parts).astype("float64")
+
+    def check_images(self, x):
+        """Images (N, 1, H, W) like the data's, in its own values -> binary float32 host array."""
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) != 4 or shape[1:] != self.shape:
+            raise ValueError(f"log_prob: expected images of shape (N, {', '.join(map(str, self.shape))}), got {shape}")
+        host = backend.xp_for("cpu")
+        x = host.asarray(x, dtype="float32")
+        if self.train_data.binary and not host.isin(x, (0.0, 1.0)).all():
+            raise ValueError(f"log_prob: {self.config.data} images are binary; pixels must be 0 or 1")
+        return self.binarise(x)
+
+    # ----- sampling -----
+    def sample(self, n, seed, **options):
+        """n samples: names (a list of str) or binary images (n, 1, H, W) float32 in {0, 1}.
+
+        Options: temperature and top_k (text; temperature also for images), prompt (text: every
+        name starts with it), given + mask="bottom" (images: complete the hidden bottom half).
+        Draws come from a private generator seeded by ``seed``.
+        """
+        for name in ("label", "guidance"):
+            if name in options:
+                raise NotImplementedError(f"--{name}: this run is not conditional (autoregressive "
+                                          f"--conditional is not built yet)")
+        for name in ("sampler", "sample_steps"):
+            if name in options:
+                raise NotImplementedError(f"--{name.replace('_', '-')}: is for diffusion runs; "
+                                          f"autoregressive models sample one step at a time")
+        unknown = set(options) - {"temperature", "top_k", "prompt", "given", "mask"}
+        if unknown:
+            raise NotImplementedError(f"autoregressive: sampling takes no {sorted(unknown)}")
+        temperature = options.get("temperature", 1.0)
+        if self.text:
+            for name in ("given", "mask"):
+                if name in options:
+                    raise NotImplementedError(f"--{name}: is for image runs; this one models text "
+                                              f"(use --prompt to start every name)")
+            return self.sample_text(n, seed, temperature, options.get("top_k"), options.get("prompt", ""))
+        for name in ("prompt", "top_k"):
+            if name in options:
+                raise NotImplementedError(f"--{name.replace('_', '-')}: is for text runs; a binary pixel "
+                                          f"has two values (--temperature works)")
+        if ("given" in options) != ("mask" in options):
+            raise ValueError("--given and --mask go together")
+        if "given" in options:
+            return self.complete(options["given"], options["mask"], n, seed, temperature)
+        return self.sample_images(n, seed, temperature)
+
+    def sample_text(self, n, seed, temperature=1.0, top_k=None, prompt="", cache=True):
+        """n names, each starting with ``prompt``, drawn one character at a time until the end
+        token (certain after max_len characters). ``cache``: the transformer reuses its keys
+        and values (``Transformer.decode_step``) instead of recomputing the whole prefix."""
+        A.sampling_distribution(mg.zeros(1, 2), temperature, top_k)    # bad values fail before any work
+        prompt_tokens, _ = self.encode([prompt])
+        prefix = prompt_tokens[0, :len(prompt) + 1]                    # the boundary, then the prompt
+        rng = backend.private_generator(seed)
+        device = self.config.device
+        tokens = backend.to_device(prefix[None, :].repeat(n, axis=0), device)   # (n, 1 + len(prompt))
+        xp = backend.array_module(tokens)
+        done = xp.zeros(n, dtype=bool)
+        use_cache = cache and isinstance(self.net, Transformer)
+        kv = [[] for _ in self.net.blocks] if use_cache else None
+        self.eval_mode()
+        with mg.no_grad():
+            if use_cache:                                              # the prefix, into the cache
+                for t in range(tokens.shape[1]):
+                    logits = self.net.decode_step(self.net.embed(tokens[:, t:t + 1]), kv)   # (n, V)
+            for t in range(len(prompt), self.max_len + 1):             # t characters so far
+                if not use_cache:
+                    logits = self.net(tokens)[:, -1]                   # (n, V): the whole prefix again
+                logits = A.force_end(logits.reshape(n, 1, -1), self.max_len, start=t)[:, 0]
+                probs = A.sampling_distribution(logits, temperature, top_k)   # (n, V)
+                nxt = xp.where(done, BOUNDARY, draw(probs, rng))       # (n,): finished names stay ended
+                tokens = xp.concatenate([tokens, nxt[:, None]], axis=1)
+                done |= nxt == BOUNDARY
+                if bool(done.all()):
+                    break
+                if use_cache:
+                    logits = self.net.decode_step(self.net.embed(nxt[:, None]), kv)
+        rows = backend.to_host(tokens[:, 1:]).tolist()                 # every row ends (force_end)
+        return ["".join(self.vocab[i] for i in row[:row.index(BOUNDARY)]) for row in rows]
+
+    def sample_images(self, n, seed, temperature=1.0, batch_size=1000):
+        """n binary images drawn pixel by pixel in raster order."""
+        host = backend.xp_for("cpu")
+        blank = host.zeros((n,) + self.shape, dtype="float32")
+        return self.fill(blank, 0, seed, temperature, batch_size)
+
+    def complete(self, given, mask, n, seed, temperature=1.0, batch_size=1000):
+        """The bottom halves of ``given`` (n or 1 images, float32 (N, 1, H, W) in [0, 1]) filled in,
+        in raster order, conditioned exactly on every given pixel above them."""
+        if mask != "bottom":
+            raise ValueError(f"--mask {mask}: PixelCNN fills pixels in raster order (row by row, top to "
+                             f"bottom), so it can condition exactly on the given pixels only when they "
+                             f"all come first: use --mask bottom")
+        images = check_given(given, n, self.shape, binary=self.train_data.binary)
+        images = (images > 0.5).astype("float32")                      # binary pixels for the model
+        hidden = half_mask(images.shape, "bottom")
+        images[hidden] = 0.0
+        first_row = self.shape[1] - self.shape[1] // 2
+        return self.fill(images, first_row * self.shape[2], seed, temperature, batch_size)
+
+    def fill(self, images, start, seed, temperature, batch_size):
+        """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order.
+
+        For the pixel in row r only rows 0..r go through the network: no mask lets a pixel see
+        a row below its own, so the logits are the full image's (``sample`` is exact)."""
+        if not temperature > 0:
+            raise ValueError(f"--temperature: must be > 0, got {temperature}")
+        rng = backend.private_generator(seed)
+        _, _, h, w = images.shape
+        out = []
+        self.eval_mode()
+        with mg.no_grad():
+            for i in range(0, len(images), batch_size):
+                x = backend.to_device(images[i:i + batch_size].copy(), self.config.device)   # (b, 1, H, W)
+                xp = backend.array_module(x)
+                for pos in range(start, h * w):
+                    r, c = divmod(pos, w)
+                    logits = self.net(mg.tensor(x[:, :, :r + 1], device=self.config.device))   # (b, 1, r+1, W)
+                    p = F.sigmoid(logits[:, 0, r, c] * (1.0 / temperature)).data           # (b,)
+                    u = backend.to_device(rng.random(len(p)), self.config.device)
+                    x[:, 0, r, c] = (xp.asarray(u) < p).astype(x.dtype)
+                out.append(backend.to_host(x))
+        return backend.xp_for("cpu").concatenate(out).astype("float32")
+
+    # ----- evaluation -----
+    def evaluate(self):
+        if self.text:
+            return self.evaluate_text()
+        return self.evaluate_images()
+
+    def evaluate_text(self):
+        """Exact test NLL, and what 1,000 samples look like next to the data."""
+        test = self.test_data.text
+        log_p = self.log_prob(test)
+        predictions = sum(len(name) + 1 for name in test)
+        samples = self.sample(EVAL_SAMPLES, SAMPLE_SEED)
+        train, held = set(self.train_data.text), set(test)
+        return {"nll": float(-log_p.mean()), "nll_per_token": float(-log_p.sum() / predictions),
+                "test_names": len(test), "test_predictions": predictions,
+                "novel_share": sum(s not in train for s in samples) / len(samples),
+                "test_name_share": sum(s in held for s in samples) / len(samples),
+                "sample_mean_length": sum(map(len, samples)) / len(samples),
+                "data_mean_length": sum(map(len, test)) / len(test), "samples": len(samples)}
+
+    def evaluate_images(self):
+        """Exact test NLL per image and per pixel; the judge's verdict on binary samples."""
+        images = self.test_data.images
+        log_p = self.log_prob(images)
+        result = {"nll": float(-log_p.mean()), "nll_per_token": float(-log_p.mean() / math.prod(self.shape)),
+                  "test_images": len(images)}
+        count = self.settings.get("eval_samples", EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0)
+        if count:
+            low, high = self.train_data.value_range
+            samples = self.sample(count, SAMPLE_SEED) * (high - low) + low      # in the data's own values
+            result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data))
+        else:
+            result["note"] = ("no sample metrics: drawing pixel by pixel at this image size is slow; "
+                              "set config.extra['eval_samples'] to score some")
+        return result
+
+    # ----- the picture -----
+    def save_figure(self, path):
+        if self.text:
+            self.names_figure().savefig(path, dpi=100, bbox_inches="tight")
+        else:
+            self.images_figure().savefig(path, dpi=100, bbox_inches="tight")
+
+    def names_figure(self, n=60, columns=4):
+        """n sampled names written on a figure, in columns."""
+        names = self.sample(n, 0)
+        rows = -(-n // columns)
+        fig = figure(figsize=(1.6 * columns, 0.22 * rows + 0.6))
+        ax = fig.subplots()
+        for k, name in enumerate(names):
+            c, r = divmod(k, rows)
+            ax.text(c / columns, 1 - (r + 0.5) / rows, name, family="monospace", fontsize=9, va="center")
+        ax.set_axis_off()
+        ax.set_title(f"{self.config.model} on {self.config.data}: samples (T = 1)", fontsize=10)
+        return fig
+
+    def images_figure(self):
+        """Samples, and the bottom halves of test images filled in (given / completed / true).
+        Fewer of each for images larger than 8x8 (each pixel is one pass of the network)."""
+        small = math.prod(self.shape) <= 64
+        n, completions = (64, 10) if small else (16, 4)
+        completions = min(completions, len(self.test_data))
+        samples = self.sample(n, 0)
+        rng = backend.private_generator(GIVEN_SEED)
+        pick = rng.choice(len(self.test_data), completions, replace=False)
+        truth = self.binarise(self.test_data.images[pick])
+        filled = self.complete(truth, "bottom", completions, 0)
+        shown = truth.copy()
+        shown[half_mask(shown.shape, "bottom")] = 0.5                   # grey: hidden
+        fig = figure(figsize=(9, 4.2))
+        left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
+        left.imshow(image_grid(samples, nrow=8 if small else 4), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        left.set_title(f"PixelCNN samples ({self.config.data})", fontsize=10)
+        rows = backend.xp_for("cpu").concatenate([shown, filled, truth])
+        right.imshow(image_grid(rows, nrow=completions), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        right.set_title("test digits: bottom half hidden (grey), filled in, true", fontsize=10)
+        for ax in (left, right):
+            ax.set_axis_off()
+        return fig
+
+
+def draw(probs, rng):
+    """One category per row of probs (n, V), by inverting the cumulative distribution at a
+    uniform draw from the host generator ``rng``."""
+    xp = probs.xp
+    u = xp.asarray(backend.to_device(rng.random((probs.shape[0], 1)), probs.device))   # (n, 1)
+    below = (xp.cumsum(probs.data, axis=1) < u).sum(axis=1)              # (n,): categories passed
+    return xp.minimum(below, probs.shape[1] - 1)                        # rounding at the top edge

@@ -1,0 +1,340 @@
+"""The autoregressive family (minigen/models/autoregressive.py): causality proven by gradients,
+normalisation proven by enumeration, the KV cache, exact log_prob, sampling (temperature, top-k,
+prompts, completion), errors, checkpoints and the command line."""
+import dataclasses
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+import minigen as mg
+from minigen.cli import main
+from minigen.data import get_dataset, write_idx
+from minigen.models import autoregressive as AR
+from minigen.models import judge, trainer_class
+from minigen.objectives.autoregressive import BOUNDARY
+from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
+
+SMALL = {"transformer": {"d_model": 16, "n_layers": 2, "n_heads": 2, "dropout": 0.0},
+         "mlp": {"context": 3, "d_embed": 4, "hidden": 16, "dropout": 0.0},
+         "bigram": {},
+         "pixelcnn": {"width": 8, "blocks": 2, "eval_samples": 40}}
+
+
+def make(model="transformer", data="names", steps=20, seed=0, **extra):
+    config = Config(family="autoregressive", data=data, model=model, steps=steps, seed=seed,
+                    batch_size=32, extra={**SMALL[model], **extra})
+    return build(fill_defaults(config, trainer_class("autoregressive")))
+
+
+def toy_text_trainer(model, names=("ab", "b", "aab", "ba", ""), max_len=3, steps=30):
+    """A trainer on a two-letter vocabulary ('a', 'b') whose names have at most max_len letters."""
+    base = get_dataset("names", "train")
+    data = dataclasses.replace(base, data=list(names), vocab=("a", "b"), max_len=max_len)
+    config = fill_defaults(Config(family="autoregressive", data="names", model=model, steps=steps,
+                                  batch_size=4, lr=0.05, extra=dict(SMALL[model])), trainer_class("autoregressive"))
+    mg.manual_seed(0)
+    trainer = AR.AutoregressiveTrainer(config, data, data)
+    train(trainer, quiet=True)
+    return trainer
+
+
+# ----- causality, by gradients -----
+@pytest.mark.parametrize("model", ["bigram", "mlp", "transformer"])
+def test_text_output_at_t_has_zero_gradient_wrt_inputs_after_t_and_sees_its_own(model):
+    trainer = make(model, steps=0)
+    net = trainer.net
+    tokens = np.random.default_rng(0).integers(1, 27, size=(2, 8))
+    tokens[:, 0] = BOUNDARY
+    e = mg.tensor(net.embed(tokens).numpy(), requires_grad=True)     # (B, T, E): one leaf per input position
+    out = net.decode(e)                                               # (B, T, V)
+    for t in range(tokens.shape[1]):
+        (g,) = mg.grad(out[:, t].sum(), e, retain_graph=True)
+        per_position = np.abs(g.numpy()).sum(axis=(0, 2))             # (T,)
+        assert np.all(per_position[t + 1:] == 0), (model, t, per_position)
+        assert per_position[t] > 0                                    # position t predicts from input t
+        if model == "mlp":                                            # a fixed window of k inputs
+            assert np.all(per_position[:max(0, t - 2)] == 0)
+
+
+def test_pixelcnn_logit_at_raster_position_i_has_zero_gradient_wrt_pixels_at_i_and_after():
+    trainer = make("pixelcnn", data="digits-binary", steps=0)
+    x = mg.tensor(np.random.default_rng(1).integers(0, 2, size=(2, 1, 5, 5)).astype(np.float32),
+                  requires_grad=True)
+    logits = trainer.net(x)                                           # (2, 1, 5, 5)
+    for i in range(25):
+        r, c = divmod(i, 5)
+        (g,) = mg.grad(logits[:, 0, r, c].sum(), x, retain_graph=True)
+        raster = np.abs(g.numpy()).sum(axis=(0, 1)).reshape(25)
+        assert np.all(raster[i:] == 0), (i, raster)
+        if i > 0:
+            assert raster[:i].sum() > 0                               # it does see the pixels before it
+
+
+def test_pixelcnn_logits_of_the_top_rows_need_only_those_rows():
+    trainer = make("pixelcnn", data="digits-binary", steps=0)
+    x = mg.tensor(np.random.default_rng(2).integers(0, 2, size=(3, 1, 8, 8)).astype(np.float32))
+    full = trainer.net(x).numpy()
+    for r in range(8):
+        cropped = trainer.net(x[:, :, :r + 1]).numpy()
+        np.testing.assert_allclose(cropped, full[:, :, :r + 1], rtol=1e-5, atol=1e-5)
+
+
+# ----- normalisation, by enumeration -----
+@pytest.mark.parametrize("model", ["bigram", "mlp", "transformer"])
+def test_probabilities_of_every_name_up_to_max_length_sum_to_one(model):
+    trainer = toy_text_trainer(model)
+    trainer.net.double()
+    every = ["".join(letters) for n in range(4) for letters in itertools.product("ab", repeat=n)]   # 15 names
+    p = np.exp(trainer.log_prob(every))
+    assert p.sum() == pytest.approx(1.0, abs=1e-6)
+    assert p.max() < 1 and p[every.index("ab")] > 1 / 15                  # trained: not uniform
+
+
+def test_pixelcnn_probabilities_of_the_16_binary_2x2_images_sum_to_one():
+    images = np.array(list(itertools.product([0.0, 1.0], repeat=4)), dtype=np.float32).reshape(16, 1, 2, 2)
+    base = get_dataset("digits-binary", "train")
+    data = dataclasses.replace(base, data=images[[0, 5, 5, 15, 9, 5]], labels=None, shape=(1, 2, 2))
+    config = fill_defaults(Config(family="autoregressive", data="digits-binary", model="pixelcnn", steps=20,
+                                  batch_size=4, lr=0.02, extra=dict(SMALL["pixelcnn"])),
+                           trainer_class("autoregressive"))
+    trainer = AR.AutoregressiveTrainer(config, data, data)
+    train(trainer, quiet=True)
+    trainer.net.double()
+    p = np.exp(trainer.log_prob(images.astype(np.float64)))
+    assert p.sum() == pytest.approx(1.0, abs=1e-6)
+    assert p[5] > 1 / 16                                                   # it learnt something
+
+
+# ----- the KV cache -----
+def test_kv_cache_logits_equal_the_full_forward_pass_at_every_step():
+    trainer = make("transformer", steps=5)
+    net = trainer.net
+    net.eval()
+    tokens = np.random.default_rng(3).integers(0, 27, size=(4, net.block_size))
+    with mg.no_grad():
+        full = net(tokens).numpy()                                      # (B, T, V)
+        cache = [[] for _ in net.blocks]
+        for t in range(tokens.shape[1]):
+            step = net.decode_step(net.embed(tokens[:, t:t + 1]), cache).numpy()   # (B, V)
+            np.testing.assert_allclose(step, full[:, t], rtol=1e-5, atol=1e-5)
+    assert cache[0][0].shape == (4, 2, net.block_size, 8)               # (B, H, T, D) keys of every position
+
+
+def test_sampling_with_and_without_the_cache_draws_the_same_names():
+    trainer = make("transformer", steps=20)
+    assert trainer.sample_text(30, 5, cache=True) == trainer.sample_text(30, 5, cache=False)
+
+
+# ----- log_prob -----
+def test_log_prob_agrees_with_eval_nll_and_with_the_chain_rule_one_name_at_a_time():
+    trainer = make("mlp", steps=30)
+    metrics = trainer.evaluate()
+    test = trainer.test_data.text
+    log_p = trainer.log_prob(test)
+    assert log_p.dtype == np.float64 and log_p.shape == (len(test),)
+    assert metrics["nll"] == pytest.approx(-log_p.mean(), rel=1e-12)
+    assert metrics["nll_per_token"] == pytest.approx(-log_p.sum() / sum(len(s) + 1 for s in test), rel=1e-12)
+    assert metrics["test_predictions"] == 3668
+    # the chain rule by hand: log p(x_t | x_<t) from a fresh forward pass over each prefix
+    with mg.no_grad():
+        for name, value in zip(test[:5], log_p[:5]):
+            tokens = [BOUNDARY] + [trainer.index[ch] for ch in name] + [BOUNDARY]
+            total = 0.0
+            for t in range(1, len(tokens)):
+                logits = trainer.net(np.array([tokens[:t]]))[:, -1].numpy()[0].astype(np.float64)
+                total += logits[tokens[t]] - np.logaddexp.reduce(logits)
+            assert value == pytest.approx(total, abs=1e-4)
+
+
+def test_log_prob_of_images_is_the_bernoulli_chain_rule_and_needs_binary_pixels():
+    trainer = make("pixelcnn", data="digits-binary", steps=3)
+    x = trainer.test_data.images[:4]
+    with mg.no_grad():
+        logits = trainer.net(mg.tensor(x)).numpy().astype(np.float64)
+    expected = -(x * np.logaddexp(0, -logits) + (1 - x) * np.logaddexp(0, logits)).reshape(4, -1).sum(1)
+    np.testing.assert_allclose(trainer.log_prob(x), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="binary; pixels must be 0 or 1"):
+        trainer.log_prob(x * 0.5)
+    with pytest.raises(ValueError, match=r"shape \(N, 1, 8, 8\)"):
+        trainer.log_prob(x[:, :, :4])
+
+
+@pytest.mark.parametrize("name, message", [("m4ry", "the character '4' is not in the vocabulary"),
+                                           ("x" * 12, "at most 11")])
+def test_log_prob_refuses_names_the_model_cannot_hold(name, message):
+    with pytest.raises(ValueError, match=message):
+        make("bigram", steps=0).log_prob([name])
+
+
+# ----- sampling -----
+def greedy(trainer, prompt):
+    """The argmax continuation, by hand: full forward passes, the likeliest token each time."""
+    tokens = [BOUNDARY] + [trainer.index[ch] for ch in prompt]
+    with mg.no_grad():
+        while len(tokens) <= trainer.max_len:
+            nxt = int(trainer.net(np.array([tokens]))[:, -1].numpy().argmax())
+            if nxt == BOUNDARY:
+                break
+            tokens.append(nxt)
+    return "".join(trainer.vocab[i] for i in tokens[1:])
+
+
+@pytest.mark.parametrize("model", ["mlp", "transformer"])
+def test_temperature_to_zero_and_top_1_give_the_argmax_continuation_of_the_prompt(model):
+    trainer = make(model, steps=100)
+    expected = greedy(trainer, "ma")
+    assert expected.startswith("ma")
+    assert trainer.sample(6, 0, prompt="ma", top_k=1) == [expected] * 6
+    assert trainer.sample(6, 1, prompt="ma", temperature=1e-6) == [expected] * 6
+
+
+def test_every_sample_starts_with_the_prompt_and_ends_within_the_maximum_length():
+    trainer = make("bigram", steps=30)
+    samples = trainer.sample(200, 0, prompt="jo", temperature=1.5, top_k=5)
+    assert all(s.startswith("jo") and len(s) <= trainer.max_len for s in samples)
+    assert len(set(samples)) > 20
+    assert trainer.sample(3, 0, prompt="x" * 11) == ["x" * 11] * 3     # the end is certain at max_len
+
+
+def test_the_same_seed_gives_the_same_samples_and_another_seed_others():
+    trainer = make("mlp", steps=10)
+    assert trainer.sample(50, 3) == trainer.sample(50, 3) != trainer.sample(50, 4)
+    images = make("pixelcnn", data="digits-binary", steps=2)
+    np.testing.assert_array_equal(images.sample(3, 1), images.sample(3, 1))
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"prompt": "ma3"}, ValueError, "the character '3' is not in the vocabulary"),
+    ({"prompt": "x" * 12}, ValueError, "at most 11"),
+    ({"temperature": 0.0}, ValueError, "--temperature"),
+    ({"top_k": 0}, ValueError, "--top-k"),
+    ({"label": 3}, NotImplementedError, "not conditional"),
+    ({"guidance": 2.0}, NotImplementedError, "not conditional"),
+    ({"sampler": "ddim"}, NotImplementedError, "diffusion"),
+    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "bottom"}, NotImplementedError, "--given: is for image runs"),
+])
+def test_bad_text_sampling_options_are_refused_naming_the_flag(options, error, message):
+    with pytest.raises(error, match=message):
+        make("bigram", steps=0).sample(2, 0, **options)
+
+
+# ----- images: samples and completion -----
+def test_pixelcnn_samples_are_binary_and_completions_keep_the_given_top_half():
+    trainer = make("pixelcnn", data="digits-binary", steps=5)
+    samples = trainer.sample(5, 0)
+    assert samples.shape == (5, 1, 8, 8) and samples.dtype == np.float32
+    assert set(np.unique(samples)) <= {0.0, 1.0}
+    given = trainer.test_data.images[:6]
+    filled = trainer.sample(6, 0, given=given, mask="bottom")
+    np.testing.assert_array_equal(filled[:, :, :4], given[:, :, :4])
+    assert set(np.unique(filled)) <= {0.0, 1.0}
+    one = trainer.sample(4, 0, given=given[:1], mask="bottom")            # one image, repeated
+    np.testing.assert_array_equal(one[:, :, :4], np.repeat(given[:1, :, :4], 4, axis=0))
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "top"}, ValueError, "raster order.*--mask bottom"),
+    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "left"}, ValueError, "raster order.*--mask bottom"),
+    ({"given": np.full((1, 1, 8, 8), 0.5, np.float32), "mask": "bottom"}, ValueError, "binary"),
+    ({"prompt": "a"}, NotImplementedError, "--prompt: is for text runs"),
+    ({"top_k": 2}, NotImplementedError, "--top-k: is for text runs"),
+    ({"label": 1}, NotImplementedError, "not conditional"),
+])
+def test_bad_image_sampling_options_are_refused_saying_why(options, error, message):
+    with pytest.raises(error, match=message):
+        make("pixelcnn", data="digits-binary", steps=0).sample(2, 0, **options)
+
+
+# ----- training, defaults, errors -----
+@pytest.mark.parametrize("model, data, steps", [("bigram", "names", 60), ("mlp", "names", 60),
+                                                ("transformer", "names", 60),
+                                                ("pixelcnn", "digits-binary", 30)])
+def test_a_short_run_lowers_the_test_nll(model, data, steps):
+    trainer = make(model, data=data, steps=steps)
+    test = trainer.test_data.text if trainer.text else trainer.test_data.images
+    before = -trainer.log_prob(test).mean()
+    history, _ = train(trainer, quiet=True)
+    after = -trainer.log_prob(test).mean()
+    assert after < before - 0.5 and np.all(np.isfinite(history["nll"]))
+
+
+def test_the_default_model_fits_the_data_and_the_wrong_kind_is_refused():
+    cls = trainer_class("autoregressive")
+    for data, model in (("names", "transformer"), ("surnames", "transformer"), ("digits-binary", "pixelcnn"),
+                        ("idx:/some/where", "pixelcnn")):
+        assert fill_defaults(Config(family="autoregressive", data=data), cls).model == model
+    with pytest.raises(ValueError, match="--model pixelcnn is for images"):
+        make("pixelcnn", data="names")
+    with pytest.raises(ValueError, match="--model transformer is for text"):
+        make("transformer", data="digits-binary")
+
+
+def test_pixelcnn_eval_reports_exact_nll_and_the_judges_sample_metrics(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)                       # a quick judge: the keys, not the values
+    trainer = make("pixelcnn", data="digits-binary", steps=3)
+    result = trainer.evaluate()
+    assert result["nll"] == pytest.approx(-trainer.log_prob(trainer.test_data.images).mean(), rel=1e-12)
+    assert result["nll_per_token"] == pytest.approx(result["nll"] / 64)
+    assert result["samples"] == 40 and {"frechet_distance", "frechet_floor", "class_entropy"} <= set(result)
+
+
+# ----- checkpoints and the command line -----
+def test_train_sample_eval_round_trip_through_the_command_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    main(["train", "autoregressive", "--data", "names", "--model", "mlp", "--steps", "20", "--out", str(run),
+          "--quiet"])
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"nll", "nll_per_token", "novel_share", "test_name_share", "sample_mean_length",
+            "data_mean_length"} <= set(trained)
+    for name in ("checkpoint.npz", "config.json", "metrics.json", "losses.png", "samples.png"):
+        assert (run / name).exists(), name
+    main(["eval", str(run)])
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated == {k: v for k, v in trained.items() if k not in ("train_seconds", "steps")}
+    main(["sample", str(run), "--n", "7", "--prompt", "an", "--temperature", "0.8", "--top-k", "5",
+          "--out", str(tmp_path / "names.txt")])
+    lines = (tmp_path / "names.txt").read_text().splitlines()
+    assert len(lines) == 7 and all(line.startswith("an") for line in lines)
+    run_again = open_run(run)
+    np.testing.assert_array_equal(run_again.log_prob(["anna", "bob"]), run_again.log_prob(["anna", "bob"]))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", str(run), "--prompt", "a1", "--out", str(tmp_path / "bad.txt")])
+    assert exit_info.value.code == 2 and "'1' is not in the vocabulary" in capsys.readouterr().err
+
+
+def test_pixelcnn_run_reopens_and_completes_given_digits_from_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)
+    trainer = make("pixelcnn", data="digits-binary", steps=3)
+    history, seconds = train(trainer, quiet=True)
+    write_run(trainer, history, seconds, tmp_path / "run")
+    reopened = open_run(tmp_path / "run")
+    x = trainer.test_data.images[:5]
+    np.testing.assert_array_equal(reopened.log_prob(x), trainer.log_prob(x))
+    np.save(tmp_path / "given.npy", x)
+    main(["sample", str(tmp_path / "run"), "--n", "5", "--given", str(tmp_path / "given.npy"), "--mask", "bottom",
+          "--out", str(tmp_path / "filled.npy")])
+    filled = np.load(tmp_path / "filled.npy")
+    np.testing.assert_array_equal(filled[:, :, :4], x[:, :, :4])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", str(tmp_path / "run"), "--n", "5", "--given", str(tmp_path / "given.npy"), "--mask", "top",
+              "--out", str(tmp_path / "bad.npy")])
+    assert exit_info.value.code == 2 and "raster order" in capsys.readouterr().err
+
+
+def test_pixelcnn_trains_on_28x28_idx_images_binarised_at_zero(tmp_path):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "toy-images-idx3-ubyte", (rng.uniform(size=(20, 28, 28)) > 0.7).astype(np.uint8) * 255)
+    config = Config(family="autoregressive", data=f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", steps=2,
+                    batch_size=4, extra={"width": 4, "blocks": 1})
+    trainer = build(fill_defaults(config, trainer_class("autoregressive")))
+    assert trainer.config.model == "pixelcnn"
+    history, seconds = train(trainer, quiet=True)
+    metrics = write_run(trainer, history, seconds, tmp_path / "run")
+    assert "note" in metrics and metrics["nll"] == pytest.approx(metrics["nll_per_token"] * 784)
+    x = trainer.train_data.images[:2]                                   # in [-1, 1]
+    np.testing.assert_allclose(trainer.log_prob(x), trainer.log_prob((x > 0).astype(np.float32) * 2 - 1))
+    samples = trainer.sample(2, 0)
+    assert samples.shape == (2, 1, 28, 28) and set(np.unique(samples)) <= {0.0, 1.0}
