@@ -1,0 +1,391 @@
+"""VAEs: an encoder q(z | x), a latent code z, a decoder p(x | z) (objectives/elbo.py).
+
+    MLPEncoder / MLPDecoder     any images, flattened (the default: 8x8 digits)
+    ConvEncoder / ConvDecoder   images (N, C, S, S), S a multiple of 4 (28x28 IDX files);
+                                ConvTranspose2d layers in the decoder
+    VAETrainer                  the training step (ELBO or IWAE), sampling, reconstructions,
+                                latent interpolation, log_prob, evaluation, the figure
+
+One training step (``VAETrainer.train_step``), for a batch x (B, C, H, W):
+
+    1. the encoder gives mu, log sigma^2 (B, d): the sketch of each x, as a distribution;
+    2. k reparameterised codes z = mu + sigma * eps (k, B, d) (k = 1 unless ``samples`` says);
+    3. the decoder paints each code: logits (Bernoulli) or means (Gaussian), (k B, C, H, W);
+    4. --loss elbo: maximise mean_k log p(x | z) - beta KL(q || N(0, I)) (the KL in closed form);
+       --loss iwae: maximise L_k = log mean_k p(x, z) / q(z | x);
+       one Adam step on both networks, with a cosine learning-rate decay.
+
+The likelihood follows the data: Bernoulli for digits-binary; for idx: files too, their pixels
+binarised at 0 (half-way up the [-1, 1] scale), as the VAE literature's binarised MNIST (a
+Bernoulli decoder's draws are crisp digits, a Gaussian's fixed-variance noise is not); Gaussian
+with a learned, floored variance per pixel for digits (17 grey levels in [-1, 1]).
+
+Sampling draws z ~ N(0, I) and paints it: binary data gets binary draws from the decoder's
+Bernoulli probabilities (what the model says a digit is, noise and all); Gaussian data gets
+the decoder's mean (its per-pixel noise is independent of the image, and only blurs it).
+
+Evaluation (``minigen eval``): the k = 1000 importance-weighted estimate of -log p(x) on the
+test split (nll_iwae), the ELBO and its two terms from the same 1,000 draws per image, the
+active latent dimensions, and the image sample metrics every family reports (judge.py) on
+1,000 prior samples. All draws come from private generators with fixed seeds: the same run
+gives the same numbers every time.
+"""
+import math
+
+import minigen as mg
+import minigen.functional as F
+from minigen import backend, nn, optim
+from minigen.data import DataLoader
+from minigen.models import judge
+from minigen.objectives import elbo as E
+from minigen.runs import TourStop, Trainer, endless
+from minigen.viz import figure, image_grid
+
+
+# ----- networks -----
+class MLPEncoder(nn.Module):
+    """x (N, *shape) -> (mu, log_var), each (N, z_dim), through ``depth`` hidden ReLU layers."""
+
+    def __init__(self, shape, z_dim, hidden=256, depth=2, dropout=0.0):
+        super().__init__()
+        self.z_dim = z_dim
+        layers, width = [], math.prod(shape)
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden
+        self.body = nn.Sequential(*layers, nn.Linear(width, 2 * z_dim))
+
+    def forward(self, x):
+        out = self.body(x.reshape(x.shape[0], -1))                 # (N, 2d)
+        return out[:, :self.z_dim], out[:, self.z_dim:]           # (N, d), (N, d)
+
+
+class MLPDecoder(nn.Module):
+    """z (M, z_dim) -> (M, *shape): Bernoulli logits or Gaussian means, through ``depth`` ReLU layers.
+
+    A Gaussian decoder also learns one log-variance per pixel (``log_var``, of ``shape``)."""
+
+    def __init__(self, shape, z_dim, hidden=256, depth=2, dropout=0.0, learn_variance=False):
+        super().__init__()
+        self.shape = tuple(shape)
+        layers, width = [], z_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden
+        self.body = nn.Sequential(*layers, nn.Linear(width, math.prod(self.shape)))
+        if learn_variance:
+            self.log_var = nn.Parameter(mg.zeros(*self.shape))
+
+    def forward(self, z):
+        return self.body(z).reshape(z.shape[0], *self.shape)      # (M, C, H, W)
+
+
+class ConvEncoder(nn.Module):
+    """x (N, C, S, S) -> (mu, log_var) (N, z_dim): Conv 4/2/1 -> ReLU -> Conv 4/2/1 -> ReLU -> Linear."""
+
+    def __init__(self, shape, z_dim, width=32):
+        super().__init__()
+        channels, size = shape[0], shape[1]
+        if size % 4 or shape[1] != shape[2]:
+            raise ValueError(f"vae: --model conv needs square images whose side is a multiple of 4, got {shape}")
+        self.z_dim = z_dim
+        self.down1 = nn.Conv2d(channels, width, 4, stride=2, padding=1)
+        self.down2 = nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)
+        self.head = nn.Linear(2 * width * (size // 4) ** 2, 2 * z_dim)
+
+    def forward(self, x):
+        h = F.relu(self.down1(x))                                  # (N, w, S/2, S/2)
+        h = F.relu(self.down2(h))                                  # (N, 2w, S/4, S/4)
+        out = self.head(h.reshape(x.shape[0], -1))                  # (N, 2d)
+        return out[:, :self.z_dim], out[:, self.z_dim:]
+
+
+class ConvDecoder(nn.Module):
+    """z (M, z_dim) -> (M, C, S, S): Linear -> (2w, S/4, S/4) -> ReLU -> ConvTranspose 4/2/1 -> ReLU
+    -> ConvTranspose 4/2/1 (logits or means; a Gaussian decoder also learns ``log_var``)."""
+
+    def __init__(self, shape, z_dim, width=32, learn_variance=False):
+        super().__init__()
+        self.shape = tuple(shape)
+        channels, size = shape[0], shape[1]
+        self.width, self.side = width, size // 4
+        self.project = nn.Linear(z_dim, 2 * width * self.side ** 2)
+        self.up1 = nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1)
+        self.up2 = nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1)
+        if learn_variance:
+            self.log_var = nn.Parameter(mg.zeros(*self.shape))
+
+    def forward(self, z):
+        h = F.relu(self.project(z)).reshape(z.shape[0], 2 * self.width, self.side, self.side)  # (M, 2w, S/4, S/4)
+        h = F.relu(self.up1(h))                                    # (M, w, S/2, S/2)
+        return self.up2(h)                                          # (M, C, S, S)
+
+
+def repeat(x, k):
+    """x (N, ...) -> (k N, ...): k copies, one per draw of z (draw-major, as z.reshape(k N, d))."""
+    return x if k == 1 else mg.concat([x] * k)
+
+
+# ----- settings -----
+def default_settings(model, data):
+    """What `minigen train vae` uses when nothing else is said (config.extra overrides any of it)."""
+    return {
+        "z_dim": 16 if model == "mlp" else 32,
+        "hidden": 256,               # hidden units of each MLP layer
+        "depth": 2,                  # hidden layers of the MLPs
+        "width": 32,                 # channels of the conv networks
+        "dropout": 0.1,              # in the MLPs' hidden layers, training only
+        "likelihood": "gaussian" if data == "digits" else "bernoulli",
+        "min_log_var": math.log(0.05 ** 2),    # Gaussian: pixel std >= 0.05 on the [-1, 1] scale
+        "samples": 1,                # draws of z per example and step (the k of --loss iwae)
+        "beta": 1.0,                 # the KL weight after warm-up
+        "warmup_steps": 0,           # steps over which the KL weight rises from 0 to beta
+        "weight_decay": 0.0,         # AdamW's decoupled weight decay
+        "min_lr": 0.0,               # the cosine schedule's end
+        # minigen eval's importance samples and test images (None: all). 28x28 IDX test sets are
+        # large and each draw is a conv decoder pass: there, 100 draws on the first 500 images
+        "eval_k": 100 if data.startswith("idx:") else 1000,
+        "eval_images": 500 if data.startswith("idx:") else None,
+    }
+
+
+class VAETrainer(Trainer):
+    """`minigen train vae`: the encoder and decoder, one Adam optimizer, the step, and the rest.
+
+    ``self.settings`` (= config.extra, so recorded in config.json): see ``default_settings``.
+    """
+
+    DEFAULTS = {
+        "mlp": {"steps": 6000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
+        "conv": {"steps": 2000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
+    }
+    LOSSES = ("elbo", "iwae")
+    DATA = ("digits-binary", "digits", "idx:")
+    TOUR = (TourStop("digits-binary", "mlp", steps=2000, quick_steps=60, metric="nll_iwae"),)
+
+    IWAE_K = 1000           # importance samples per image for nll_iwae and log_prob
+    IWAE_SEED = 4321        # their eps
+    SAMPLE_SEED = 1234      # the z (and the Bernoulli draws) of evaluation samples
+
+    def __init__(self, config, train, test):
+        super().__init__(config, train, test)
+        s = {**default_settings(config.model, config.data), **config.extra}
+        if s["likelihood"] not in ("bernoulli", "gaussian"):
+            raise ValueError(f"vae: likelihood must be 'bernoulli' or 'gaussian', got {s['likelihood']!r}")
+        if config.loss == "iwae" and "samples" not in config.extra:
+            s["samples"] = 5
+        self.settings = config.extra = s
+        self.shape = tuple(train.shape)
+        self.bernoulli = s["likelihood"] == "bernoulli"
+        gaussian = not self.bernoulli
+        if config.model == "conv":
+            self.encoder = ConvEncoder(self.shape, s["z_dim"], s["width"])
+            self.decoder = ConvDecoder(self.shape, s["z_dim"], s["width"], learn_variance=gaussian)
+        else:
+            self.encoder = MLPEncoder(self.shape, s["z_dim"], s["hidden"], s["depth"], s["dropout"])
+            self.decoder = MLPDecoder(self.shape, s["z_dim"], s["hidden"], s["depth"], s["dropout"],
+                                      learn_variance=gaussian)
+        self.encoder.to(config.device)
+        self.decoder.to(config.device)
+        self.modules = {"encoder": self.encoder, "decoder": self.decoder}
+        params = [*self.encoder.parameters(), *self.decoder.parameters()]
+        self.optimizers = {"vae": optim.AdamW(params, lr=config.lr, weight_decay=s["weight_decay"])}
+        self.train_x = self.to_model(train.images)
+
+    # ----- the data as the model sees it -----
+    def to_model(self, images):
+        """Images in the data's values -> what the likelihood models: binary pixels (binarised at
+        the middle of the value range when the data is not binary already), or the values as they are."""
+        if not self.bernoulli or self.train_data.binary:
+            return images.astype("float32")
+        low, high = self.train_data.value_range
+        return (images > (low + high) / 2).astype("float32")
+
+    def to_picture(self, values):
+        """Decoder probabilities (Bernoulli) or means (Gaussian, in the data's values) -> [0, 1]."""
+        if self.bernoulli:
+            return values.astype("float32")
+        low, high = self.train_data.value_range
+        return ((values - low) / (high - low)).clip(0, 1).astype("float32")
+
+    def log_likelihood(self, out, x):
+        """log p(x | z) per example from the decoder's output ``out`` and x, both (M, C, H, W) -> (M,)."""
+        if self.bernoulli:
+            return E.bernoulli_log_likelihood(out, x)
+        return E.gaussian_log_likelihood(x, out, self.decoder.log_var, self.settings["min_log_var"])
+
+    # ----- training -----
+    def batches(self):
+        loader = DataLoader(self.train_x, batch_size=self.config.batch_size, shuffle=True,
+                            seed=self.config.seed, drop_last=True, device=self.config.device)
+        return endless(loader, self.step_count)
+
+    def objective(self, x, k, beta):
+        """(the objective per example (B,), log p(x | z) (k, B), KL (B,)) for x (B, C, H, W)."""
+        mu, log_var = self.encoder(x)                                      # (B, d), (B, d)
+        eps = mg.randn(k, *mu.shape, device=self.config.device)           # (k, B, d)
+        z = E.reparameterize(mu, log_var, eps)                              # (k, B, d)
+        out = self.decoder(z.reshape(k * x.shape[0], mu.shape[1]))         # (k B, C, H, W)
+        ll = self.log_likelihood(out, repeat(x, k)).reshape(k, x.shape[0])  # (k, B)
+        kl = E.kl_standard_normal(mu, log_var)                              # (B,)
+        if self.config.loss == "iwae":
+            bound = E.iwae_bound(E.log_importance_weights(ll, z, mu, log_var, beta))
+        else:
+            bound = E.elbo(ll.mean(axis=0), kl, beta)
+        return bound, ll, kl
+
+    def train_step(self, batch):
+        (x,) = batch                                                        # (B, C, H, W)
+        s, opt = self.settings, self.optimizers["vae"]
+        opt.lr = optim.warmup_cosine(self.step_count, self.config.lr, 0, self.config.steps, s["min_lr"])
+        beta = E.kl_weight(self.step_count, s["beta"], s["warmup_steps"])
+        bound, ll, kl = self.objective(x, s["samples"], beta)
+        loss = -bound.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "reconstruction": -ll.mean().item(), "kl": kl.mean().item()}
+
+    # ----- the code of an image, and back -----
+    def encode(self, images):
+        """Posterior means and log-variances (NumPy (N, d) each) of images in the data's values."""
+        x = mg.tensor(self.to_model(images), device=self.config.device)
+        with mg.no_grad(), self.evaluating():
+            mu, log_var = self.encoder(x)
+        return mu.numpy(), log_var.numpy()
+
+    def decode(self, z):
+        """Pictures in [0, 1] (Bernoulli probabilities, or Gaussian means) of codes z (N, d)."""
+        with mg.no_grad(), self.evaluating():
+            out = mg.concat([self.decoder(mg.tensor(z[i:i + 500], device=self.config.device))
+                             for i in range(0, len(z), 500)])
+            values = F.sigmoid(out) if self.bernoulli else out
+        return self.to_picture(values.numpy())
+
+    def reconstruct(self, images):
+        """The decoder's picture (in [0, 1]) of each image's posterior mean code."""
+        return self.decode(self.encode(images)[0])
+
+    def interpolate(self, first, second, steps=10):
+        """Pictures (steps, C, H, W) along the straight line between the posterior means of two
+        images (C, H, W) in the data's values: a latent walk from the first to the second."""
+        a = mg.tensor(self.encode(first[None])[0])                         # (1, d)
+        b = mg.tensor(self.encode(second[None])[0])
+        t = mg.arange(steps, dtype="float32").reshape(steps, 1) * (1.0 / (steps - 1))   # (steps, 1)
+        return self.decode((a * (1 - t) + b * t).numpy())
+
+    def evaluating(self):
+        """A context: the networks in eval mode (no dropout) inside it, in their former mode after."""
+        return _EvalMode(self.modules.values())
+
+    # ----- sampling -----
+    def sample(self, n, seed, **options):
+        """n images (n, C, H, W) float32 in [0, 1] from z ~ N(0, I): binary draws for Bernoulli data,
+        the decoder's means for Gaussian data. z and the draws come from a private generator
+        seeded by ``seed`` (the same samples on every device; the training generator is untouched)."""
+        if "label" in options or "guidance" in options:
+            raise NotImplementedError("vae: this run is not conditional; --label and --guidance need a "
+                                      "conditional run (train with --conditional, issue 13)")
+        if options:
+            raise NotImplementedError(f"vae: sampling takes no options beyond --n and --seed, got "
+                                      f"{', '.join('--' + k.replace('_', '-') for k in sorted(options))}")
+        generator = backend.private_generator(seed)
+        z = generator.standard_normal((n, self.settings["z_dim"])).astype("float32")
+        pictures = self.decode(z)
+        if self.bernoulli:
+            return (generator.random(pictures.shape) < pictures).astype("float32")
+        return pictures
+
+    # ----- likelihood and evaluation -----
+    def check_images(self, images, where):
+        """Refuse images that are not (N, C, H, W) like the run's data."""
+        shape = getattr(images, "shape", None)
+        if shape is None or len(shape) != 4 or tuple(shape[1:]) != self.shape:
+            raise ValueError(f"vae {where}: expected images of shape (N, {', '.join(map(str, self.shape))}) "
+                             f"in the data's values, got {shape}")
+
+    def bounds(self, images, k=None, chunk=20):
+        """Per image of ``images`` (data values): the k-draw IWAE estimate of log p(x), and, from the
+        same draws, E_q log p(x | z) and the analytic KL. NumPy (N,) arrays, in nats; deterministic
+        (eps from a private generator seeded by IWAE_SEED, drawn chunk after chunk)."""
+        self.check_images(images, "log_prob")
+        k = self.IWAE_K if k is None else k
+        generator = backend.private_generator(self.IWAE_SEED)
+        x_all = self.to_model(images)
+        iwae, recon, kl = [], [], []
+        with mg.no_grad(), self.evaluating():
+            for i in range(0, len(x_all), chunk):
+                x = mg.tensor(x_all[i:i + chunk], device=self.config.device)      # (c, C, H, W)
+                n = x.shape[0]
+                mu, log_var = self.encoder(x)                                      # (c, d)
+                eps = generator.standard_normal((k,) + tuple(mu.shape)).astype("float32")
+                z = E.reparameterize(mu, log_var, mg.tensor(eps, device=self.config.device))   # (k, c, d)
+                out = self.decoder(z.reshape(k * n, mu.shape[1]))                  # (k c, C, H, W)
+                ll = self.log_likelihood(out, repeat(x, k)).reshape(k, n)         # (k, c)
+                iwae.append(E.iwae_bound(E.log_importance_weights(ll, z, mu, log_var)))
+                recon.append(ll.mean(axis=0))
+                kl.append(E.kl_standard_normal(mu, log_var))
+        return tuple(mg.concat(parts).numpy().astype("float64") for parts in (iwae, recon, kl))
+
+    def log_prob(self, images):
+        """log p(x) per image (NumPy (N,), nats): the k = 1000 importance-weighted estimate."""
+        return self.bounds(images)[0]
+
+    def active_units(self, images, threshold=0.01):
+        """Latent dimensions u with Cov_x(E_q[z_u | x]) > threshold (Burda et al. 2016)."""
+        mu, _ = self.encode(images)
+        return int((mu.var(axis=0) > threshold).sum())
+
+    def evaluate(self):
+        test = self.test_data.images[:self.settings["eval_images"]]
+        iwae, recon, kl = self.bounds(test, k=self.settings["eval_k"])
+        result = {"nll_iwae": float(-iwae.mean()), "neg_elbo": float((kl - recon).mean()),
+                  "reconstruction": float(-recon.mean()), "kl": float(kl.mean()),
+                  "active_units": self.active_units(test), "z_dim": self.settings["z_dim"],
+                  "iwae_k": self.settings["eval_k"], "test_size": len(test)}
+        low, high = self.train_data.value_range
+        samples = self.sample(1000, self.SAMPLE_SEED) * (high - low) + low     # back to the data's values
+        result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data))
+        return result
+
+    # ----- the picture -----
+    def save_figure(self, path):
+        """samples.png: prior samples (draws, and for Bernoulli data the probabilities they were
+        drawn from), and a latent walk between two test digits."""
+        generator = backend.private_generator(0)
+        z = generator.standard_normal((40, self.settings["z_dim"])).astype("float32")
+        means = self.decode(z)
+        panels = [("samples: z ~ N(0, I), decoder means", means)]
+        if self.bernoulli:
+            draws = (generator.random(means.shape) < means).astype("float32")
+            panels = [("samples: binary draws", draws), ("the same codes: Bernoulli means", means)]
+        test = self.test_data.images
+        labels = self.test_data.labels
+        first, second = (0, 1) if labels is None else (int((labels == 0).argmax()), int((labels == 1).argmax()))
+        walk = self.interpolate(test[first], test[second], steps=10)
+        panels.append(("latent walk between two test digits", walk))
+        fig = figure(figsize=(6, 1.9 * len(panels) + 0.3))
+        axes = fig.subplots(len(panels), 1, gridspec_kw={"height_ratios": [4] * (len(panels) - 1) + [1]})
+        for ax, (title, images) in zip(axes, panels):
+            ax.imshow(image_grid(images, nrow=10), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.set_axis_off()
+        fig.suptitle(f"VAE ({self.config.model}, {self.config.loss}) on {self.config.data}", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+
+
+class _EvalMode:
+    """Put modules in eval mode for a ``with`` block, then back in the mode each was in."""
+
+    def __init__(self, modules):
+        self.modules = list(modules)
+
+    def __enter__(self):
+        self.was = [m.training for m in self.modules]
+        for m in self.modules:
+            m.eval()
+
+    def __exit__(self, *exc):
+        for m, training in zip(self.modules, self.was):
+            m.train(training)
