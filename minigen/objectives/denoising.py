@@ -1,0 +1,211 @@
+"""Diffusion: destroy data with noise, step by step, and learn to undo one step at a time.
+
+The forward process. Fix a noise schedule beta_1, ..., beta_T in (0, 1) and let each step
+shrink the data a little and add a little Gaussian noise:
+
+    q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I),     t = 1..T,  x_0 = data.
+
+Write alpha_t = 1 - beta_t and abar_t = alpha_1 alpha_2 ... alpha_t (abar_0 = 1). A Gaussian
+step of a Gaussian is Gaussian; by induction, if x_{t-1} = sqrt(abar_{t-1}) x_0 +
+sqrt(1 - abar_{t-1}) e with e ~ N(0, I), then x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) e'
+has mean sqrt(alpha_t abar_{t-1}) x_0 = sqrt(abar_t) x_0 and variance
+alpha_t (1 - abar_{t-1}) + beta_t = 1 - abar_t. So any step is one draw away from the data:
+
+    q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I),  x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps.
+
+When abar_T ~ 0, x_T is N(0, I) whatever the data was: that is where sampling starts.
+
+Schedules. ``linear_betas``: beta_t evenly spaced from beta_start to beta_end (Ho et al.
+2020: 1e-4..0.02 for T = 1000). ``cosine_alpha_bars``: abar_t = f(t) / f(0) with
+f(t) = cos^2((t / T + s) / (1 + s) * pi / 2) (Nichol & Dhariwal 2021), which destroys
+information more evenly over t; its betas, 1 - abar_t / abar_{t-1}, are capped at 0.999.
+
+The posterior. Going back one step is intractable for the data's distribution, but given
+x_0 it is Gaussian (Bayes' rule: q(x_{t-1} | x_t, x_0) is proportional to
+q(x_t | x_{t-1}) q(x_{t-1} | x_0), a product of two Gaussians in x_{t-1}):
+
+    q(x_{t-1} | x_t, x_0) = N(mu~_t, beta~_t I),
+    mu~_t   = sqrt(abar_{t-1}) beta_t / (1 - abar_t) x_0 + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) x_t,
+    beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t.
+
+(Precisions add: 1 / beta~ = alpha_t / beta_t + 1 / (1 - abar_{t-1}); the mean is the
+precision-weighted mean of x_t / sqrt(alpha_t) and sqrt(abar_{t-1}) x_0.) The formulas hold
+for any pair of levels s < t of the chain, with beta_t replaced by 1 - abar_t / abar_s.
+
+The variational bound. The model is a reverse chain p(x_T) = N(0, I),
+p(x_{t-1} | x_t) = N(mu_theta(x_t, t), sigma_t^2 I). Jensen's inequality on
+log p(x_0) = log E_q [p(x_{0:T}) / q(x_{1:T} | x_0)] gives -log p(x_0) <= L with
+
+    L = KL(q(x_T | x_0) || p(x_T)) + sum_{t>1} KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) - log p(x_0 | x_1).
+
+The first term has no parameters. Each KL between Gaussians of equal variance is a squared
+distance between means: ||mu~_t - mu_theta||^2 / (2 sigma_t^2) + const. Write x_0 through the
+noise that made x_t, x_0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t); then
+mu~_t = (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t), and a model of the same form
+with eps_theta(x_t, t) in place of eps makes each term
+
+    beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t)) ||eps - eps_theta(x_t, t)||^2    (``vlb_weight``).
+
+Ho et al. drop the weight (and sum over t by sampling it uniformly): the simple loss
+
+    L_simple = E_{t, x_0, eps} ||eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)||^2,
+
+a plain regression: noise an example, ask the network which noise was added.
+
+Predicting eps is predicting the score. The score of q(x_t | x_0) is
+grad log q = -(x_t - sqrt(abar_t) x_0) / (1 - abar_t) = -eps / sqrt(1 - abar_t). The best
+regression of eps on x_t is E[eps | x_t], and averaging the conditional scores over x_0 given
+x_t gives the score of the noised data distribution itself (Tweedie / denoising score
+matching). So grad log q_t(x_t) = -eps*(x_t, t) / sqrt(1 - abar_t) (``score``): the network
+learns which way is uphill toward the data, at every noise level.
+
+Sampling (DDPM, ancestral). Start from x_T ~ N(0, I) and draw x_{t-1} from the posterior with
+x_0 replaced by its prediction x^_0 = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t), with
+sigma_t^2 = beta~_t. The last step (abar_0 = 1) has beta~ = 0 and returns x^_0 itself.
+
+Sampling (DDIM, Song et al. 2021). The simple loss only sees the marginals q(x_t | x_0), so
+any process with those marginals fits the same network. For levels s < t, the family
+
+    x_s = sqrt(abar_s) x^_0 + sqrt(1 - abar_s - sigma^2) eps_theta + sigma z,    z ~ N(0, I),
+    sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
+
+keeps them for every eta. eta = 0 is deterministic (an ODE's discretisation: the same start
+gives the same sample); eta = 1 gives sigma^2 = beta~ and exactly DDPM's step. Because
+nothing ties s to t - 1, a sub-sequence of K << T levels (``timesteps``) samples in K
+network passes instead of T.
+
+Clipping. Images live in a known range (here [-1, 1]); x^_0 can be clipped to it at every step
+(Ho et al. do so), and eps recomputed from the clipped x^_0 so that the step stays consistent.
+"""
+import math
+
+import minigen as mg
+
+
+# ----- schedules: from t to beta_t and abar_t (Python floats; index t = 0..T) -----
+def linear_betas(T, beta_start=1e-4, beta_end=0.02):
+    """[beta_1, ..., beta_T], evenly spaced from beta_start to beta_end."""
+    if T < 1 or not 0 < beta_start <= beta_end < 1:
+        raise ValueError(f"linear_betas: need T >= 1 and 0 < beta_start <= beta_end < 1, "
+                         f"got T={T}, beta_start={beta_start}, beta_end={beta_end}")
+    if T == 1:
+        return [float(beta_start)]
+    return [beta_start + (beta_end - beta_start) * k / (T - 1) for k in range(T)]
+
+
+def alpha_bars_from_betas(betas):
+    """[abar_0 = 1, abar_1, ..., abar_T], abar_t = prod_{s <= t} (1 - beta_s)."""
+    bars = [1.0]
+    for beta in betas:
+        bars.append(bars[-1] * (1.0 - beta))
+    return bars
+
+
+def cosine_alpha_bars(T, s=0.008, max_beta=0.999):
+    """[abar_0 = 1, ..., abar_T] with abar_t = f(t) / f(0), f(t) = cos^2((t/T + s) / (1 + s) pi / 2),
+    each beta_t = 1 - abar_t / abar_{t-1} capped at ``max_beta`` (Nichol & Dhariwal)."""
+    def f(t):
+        return math.cos((t / T + s) / (1 + s) * math.pi / 2) ** 2
+    betas = [min(1 - f(t) / f(t - 1), max_beta) for t in range(1, T + 1)]
+    return alpha_bars_from_betas(betas)
+
+
+def schedule(kind, T, beta_start=1e-4, beta_end=0.02):
+    """abar_0..abar_T for a schedule named ``kind`` ("linear" or "cosine")."""
+    if kind == "linear":
+        return alpha_bars_from_betas(linear_betas(T, beta_start, beta_end))
+    if kind == "cosine":
+        return cosine_alpha_bars(T)
+    raise ValueError(f"schedule: unknown kind {kind!r}; choose 'linear' or 'cosine'")
+
+
+def timesteps(T, K):
+    """The K levels a K-step sampler visits, from T down: [t_K = T, ..., t_1], evenly spaced
+    (t_k = round(k T / K)); the sampler then ends at level 0, the data. K = T is every level."""
+    if not 1 <= K <= T:
+        raise ValueError(f"--sample-steps: must be between 1 and T = {T}, got {K}")
+    return [round(k * T / K) for k in range(K, 0, -1)]
+
+
+# ----- the forward process and its posterior (tensors; abar broadcasts against x) -----
+def q_sample(x0, eps, abar):
+    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps: a draw of q(x_t | x_0) from its noise."""
+    return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
+
+
+def posterior(x0, x_t, abar_t, abar_s):
+    """q(x_s | x_t, x_0) for levels s < t: (mean, variance), with beta = 1 - abar_t / abar_s.
+
+    mean = sqrt(abar_s) beta / (1 - abar_t) x_0 + sqrt(abar_t / abar_s) (1 - abar_s) / (1 - abar_t) x_t,
+    variance = (1 - abar_s) / (1 - abar_t) beta.
+    """
+    beta = 1 - abar_t / abar_s
+    mean = (abar_s.sqrt() * beta / (1 - abar_t)) * x0 + ((abar_t / abar_s).sqrt() * (1 - abar_s) / (1 - abar_t)) * x_t
+    return mean, (1 - abar_s) / (1 - abar_t) * beta
+
+
+def predict_x0(x_t, eps, abar):
+    """x^_0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t): the data the noise prediction implies."""
+    return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()
+
+
+def predict_eps(x_t, x0, abar):
+    """eps = (x_t - sqrt(abar_t) x_0) / sqrt(1 - abar_t): the noise that leads from x_0 to x_t."""
+    return (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()
+
+
+def score(eps, abar):
+    """grad_x log q_t(x) = -eps / sqrt(1 - abar_t), for the optimal noise predictor eps."""
+    return -eps / (1 - abar).sqrt()
+
+
+# ----- the loss -----
+def simple_loss(eps_pred, eps):
+    """Ho et al.'s L_simple: the mean over examples and coordinates of (eps - eps_theta)^2."""
+    if eps_pred.shape != eps.shape:
+        raise ValueError(f"simple_loss: the prediction has shape {eps_pred.shape}, the noise {eps.shape}")
+    return ((eps_pred - eps) ** 2).mean()
+
+
+def vlb_weight(abar_t, abar_s, variance):
+    """The variational bound's weight on ||eps - eps_theta||^2 for the step t -> s with reverse
+    variance sigma^2: beta^2 / (2 sigma^2 alpha (1 - abar_t)), alpha = abar_t / abar_s = 1 - beta."""
+    alpha = abar_t / abar_s
+    return (1 - alpha) ** 2 / (2 * variance * alpha * (1 - abar_t))
+
+
+# ----- reverse steps from level t to level s < t -----
+def _clipped(x_t, eps, abar_t, clip):
+    """(x^_0, eps), x^_0 clipped to ``clip`` = (low, high) and eps recomputed from it, or as they are."""
+    x0 = predict_x0(x_t, eps, abar_t)
+    if clip is None:
+        return x0, eps
+    x0 = mg.maximum(mg.minimum(x0, float(clip[1])), float(clip[0]))
+    return x0, predict_eps(x_t, x0, abar_t)
+
+
+def ddpm_step(x_t, eps, abar_t, abar_s, noise, clip=None):
+    """DDPM's ancestral step: a draw of q(x_s | x_t, x^_0) (mean + sqrt(variance) noise)."""
+    x0, _ = _clipped(x_t, eps, abar_t, clip)
+    mean, variance = posterior(x0, x_t, abar_t, abar_s)
+    return mean + variance.sqrt() * noise
+
+
+def ddim_sigma(abar_t, abar_s, eta):
+    """DDIM's step noise: eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s)."""
+    return eta * ((1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s)).sqrt()
+
+
+def ddim_step(x_t, eps, abar_t, abar_s, noise=None, eta=0.0, clip=None):
+    """DDIM's step: sqrt(abar_s) x^_0 + sqrt(1 - abar_s - sigma^2) eps + sigma noise.
+
+    eta = 0 needs no noise (deterministic); eta = 1 is DDPM's step.
+    """
+    x0, eps = _clipped(x_t, eps, abar_t, clip)
+    sigma = ddim_sigma(abar_t, abar_s, eta)
+    x_s = abar_s.sqrt() * x0 + (1 - abar_s - sigma * sigma).sqrt() * eps
+    if eta == 0:
+        return x_s
+    if noise is None:
+        raise ValueError(f"ddim_step: eta = {eta} adds noise; pass noise (shaped like x_t {x_t.shape})")
+    return x_s + sigma * noise

@@ -1,0 +1,229 @@
+"""The denoising objective (minigen/objectives/denoising.py): derivatives and exact identities.
+
+- every function of the file gradchecked (first and second order) in float64 against central
+  differences, x of 1-4 dims and the levels abar broadcasting against it (size-1 dims, 0-d);
+- the schedules: the closed form q(x_t | x_0) equals iterating q(x_t | x_{t-1}) (mean and
+  variance computed exactly), for the linear and the cosine schedule and any pair of levels;
+- the posterior q(x_s | x_t, x_0) is Bayes' rule: its log-density differs from
+  log q(x_t | x_s) + log q(x_s | x_0) by a constant in x_s;
+- the variational bound's term is vlb_weight * ||eps - eps_theta||^2;
+- DDIM with eta = 1 is DDPM's step (variance and draw), with eta = 0 it needs no noise;
+  clipping keeps x^_0 in range and leaves an in-range prediction alone.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigen as mg
+import strategies as S
+from minigen.objectives import denoising as D
+
+
+def leaf(values):
+    return mg.tensor(np.asarray(values, dtype=np.float64), dtype="float64", requires_grad=True)
+
+
+@st.composite
+def noised(draw):
+    """(x0, eps, x_t, abar_t, abar_s) as float64 arrays: x of 1-4 dims, the levels of a shape
+    that broadcasts against it, 0.05 <= abar_t < abar_s <= 0.97 elementwise."""
+    x_shape, a_shape = draw(S.broadcastable_shapes(count=2, min_dims=1, max_dims=4))
+    x_shape = np.broadcast_shapes(x_shape, a_shape)       # x holds the full shape
+    x0, eps, x_t = (draw(S.arrays(x_shape)) for _ in range(3))
+    abar_t = draw(S.arrays(a_shape, S.floats(0.05, 0.9)))
+    abar_s = abar_t + (0.97 - abar_t) * draw(S.arrays(a_shape, S.floats(0.1, 1.0)))
+    return x0, eps, x_t, abar_t, abar_s
+
+
+# ----- gradients -----
+FUNCTIONS = {  # name: (fn of the drawn tensors x0, eps, x_t, abar_t, abar_s)
+    "q_sample": lambda x0, eps, x_t, a, b: D.q_sample(x0, eps, a),
+    "posterior_mean": lambda x0, eps, x_t, a, b: D.posterior(x0, x_t, a, b)[0],
+    "posterior_variance": lambda x0, eps, x_t, a, b: D.posterior(x0, x_t, a, b)[1],
+    "predict_x0": lambda x0, eps, x_t, a, b: D.predict_x0(x_t, eps, a),
+    "predict_eps": lambda x0, eps, x_t, a, b: D.predict_eps(x_t, x0, a),
+    "score": lambda x0, eps, x_t, a, b: D.score(eps, a),
+    "simple_loss": lambda x0, eps, x_t, a, b: D.simple_loss(x_t, eps),
+    "vlb_weight": lambda x0, eps, x_t, a, b: D.vlb_weight(a, b, D.posterior(x0, x_t, a, b)[1]),
+    "ddim_sigma": lambda x0, eps, x_t, a, b: D.ddim_sigma(a, b, 0.7),
+    "ddpm_step": lambda x0, eps, x_t, a, b: D.ddpm_step(x_t, eps, a, b, noise=x0),
+    "ddim_step_eta_0": lambda x0, eps, x_t, a, b: D.ddim_step(x_t, eps, a, b),
+    "ddim_step_eta_0.5": lambda x0, eps, x_t, a, b: D.ddim_step(x_t, eps, a, b, noise=x0, eta=0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+@given(drawn=noised())
+def test_every_function_matches_central_differences_first_and_second_order(name, drawn):
+    tensors = [leaf(a) for a in drawn]
+    assert mg.gradcheck(FUNCTIONS[name], tensors)
+    assert mg.gradgradcheck(FUNCTIONS[name], tensors)
+
+
+@st.composite
+def clipped_case(draw):
+    """x0 with every entry clear of the clip bounds +-1 (|x0| in [0.1, 0.9] or [1.1, 2]),
+    eps, and levels: the noise prediction that made x_t is exact, so x^_0 = x0."""
+    shape = draw(S.shapes(min_dims=1, max_dims=3))
+    magnitude = draw(S.arrays(shape, st.one_of(S.floats(0.1, 0.9), S.floats(1.1, 2.0))))
+    sign = np.where(draw(S.arrays(shape, S.floats(-1, 1))) < 0, -1.0, 1.0)
+    eps = draw(S.arrays(shape))
+    abar_t = draw(S.floats(0.05, 0.9))
+    return sign * magnitude, eps, np.array(abar_t), np.array(abar_t + (0.97 - abar_t) * 0.5)
+
+
+@pytest.mark.parametrize("step", ["ddpm", "ddim"])
+@given(drawn=clipped_case())
+def test_clipped_steps_match_central_differences_away_from_the_bounds(step, drawn):
+    def fn(x0, eps, a, b):
+        x_t = D.q_sample(x0, eps, a)
+        if step == "ddpm":
+            return D.ddpm_step(x_t, eps, a, b, noise=eps, clip=(-1.0, 1.0))
+        return D.ddim_step(x_t, eps, a, b, clip=(-1.0, 1.0))
+
+    tensors = [leaf(a) for a in drawn]
+    assert mg.gradcheck(fn, tensors)
+    assert mg.gradgradcheck(fn, tensors)
+
+
+# ----- the schedules -----
+SCHEDULES = {"linear T=1000": D.schedule("linear", 1000), "linear T=100 1e-3..0.2": D.schedule("linear", 100, 1e-3, 0.2),
+             "cosine T=1000": D.schedule("cosine", 1000), "cosine T=50": D.schedule("cosine", 50)}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_closed_form_of_q_xt_given_x0_equals_iterating_the_chain(name):
+    bars = SCHEDULES[name]
+    x0 = 1.7
+    mean, var = x0, 0.0                      # x_0 is known: a point mass
+    for t in range(1, len(bars)):
+        beta = 1 - bars[t] / bars[t - 1]     # the step's beta_t
+        mean, var = math.sqrt(1 - beta) * mean, (1 - beta) * var + beta   # one step of q(x_t | x_{t-1})
+        closed_mean = D.q_sample(mg.tensor(x0, dtype="float64"), mg.tensor(0.0, dtype="float64"),
+                                 mg.tensor(bars[t], dtype="float64")).item()
+        assert closed_mean == pytest.approx(mean, rel=1e-12, abs=1e-300)
+        assert 1 - bars[t] == pytest.approx(var, rel=1e-12)    # the closed form's variance
+
+
+def test_linear_betas_run_from_start_to_end_and_cosine_starts_clean_and_ends_in_noise():
+    betas = D.linear_betas(1000)
+    assert betas[0] == 1e-4 and betas[-1] == pytest.approx(0.02, rel=1e-15) and len(betas) == 1000
+    assert np.all(np.diff(betas) > 0)
+    bars = D.cosine_alpha_bars(1000)
+    assert bars[0] == 1.0 and len(bars) == 1001 and np.all(np.diff(bars) < 0)
+    assert bars[-1] < 1e-6 and bars[1] > 0.9999                 # the cosine: gentle at the start
+    assert 1 - bars[-1] / bars[-2] == pytest.approx(0.999)      # its last beta is capped
+    assert D.schedule("linear", 1000) == D.alpha_bars_from_betas(betas)
+    with pytest.raises(ValueError, match="unknown kind"):
+        D.schedule("quadratic", 10)
+    with pytest.raises(ValueError, match="beta_start"):
+        D.linear_betas(10, 0.5, 0.1)
+
+
+@pytest.mark.parametrize("T, K", [(1000, 50), (100, 100), (100, 7), (10, 1)])
+def test_timesteps_start_at_T_decrease_strictly_and_have_K_levels(T, K):
+    levels = D.timesteps(T, K)
+    assert levels[0] == T and len(levels) == K and levels[-1] >= 1
+    assert all(a > b for a, b in zip(levels, levels[1:]))
+    if K == T:
+        assert levels == list(range(T, 0, -1))
+    with pytest.raises(ValueError, match="--sample-steps"):
+        D.timesteps(T, T + 1)
+
+
+# ----- the posterior is Bayes' rule -----
+def log_normal(x, mean, var):
+    return -0.5 * np.log(2 * np.pi * var) - (x - mean) ** 2 / (2 * var)
+
+
+@given(x0=S.floats(-2, 2), x_t=S.floats(-2, 2), abar_t=S.floats(0.05, 0.9), u=S.floats(0.1, 1.0))
+def test_posterior_is_bayes_rule(x0, x_t, abar_t, u):
+    abar_s = abar_t + (0.97 - abar_t) * u
+    t64 = lambda v: mg.tensor(v, dtype="float64")                       # noqa: E731
+    mean, var = (v.item() for v in D.posterior(t64(x0), t64(x_t), t64(abar_t), t64(abar_s)))
+    # q(x_s | x_t, x_0) is proportional in x_s to q(x_t | x_s) q(x_s | x_0):
+    #   q(x_t | x_s) = N(sqrt(abar_t / abar_s) x_s, 1 - abar_t / abar_s),  q(x_s | x_0) = N(sqrt(abar_s) x_0, 1 - abar_s)
+    grid = np.linspace(-3, 3, 13)
+    joint = (log_normal(x_t, np.sqrt(abar_t / abar_s) * grid, 1 - abar_t / abar_s)
+             + log_normal(grid, np.sqrt(abar_s) * x0, 1 - abar_s))
+    gap = joint - log_normal(grid, mean, var)                           # the log-evidence: constant in x_s
+    np.testing.assert_allclose(gap, gap[0], rtol=0, atol=1e-9 * max(1.0, abs(gap[0])))
+    # and the constant is log q(x_t | x_0) = log N(x_t; sqrt(abar_t) x_0, 1 - abar_t)
+    assert gap[0] == pytest.approx(log_normal(x_t, np.sqrt(abar_t) * x0, 1 - abar_t), rel=1e-9, abs=1e-9)
+
+
+@given(drawn=noised())
+def test_the_bounds_term_is_vlb_weight_times_the_squared_noise_error(drawn):
+    x0, eps, eps_theta, abar_t, abar_s = (mg.tensor(a, dtype="float64") for a in drawn)
+    x_t = D.q_sample(x0, eps, abar_t)
+    true_mean, var = D.posterior(x0, x_t, abar_t, abar_s)
+    model_mean, _ = D.posterior(D.predict_x0(x_t, eps_theta, abar_t), x_t, abar_t, abar_s)
+    kl = ((true_mean - model_mean) ** 2 / (2 * var)).numpy()          # KL of equal-variance Gaussians
+    weighted = (D.vlb_weight(abar_t, abar_s, var) * (eps - eps_theta) ** 2).numpy()
+    np.testing.assert_allclose(kl, weighted, rtol=1e-9, atol=1e-12)
+
+
+def test_the_simple_loss_is_the_mean_squared_error_and_refuses_other_shapes():
+    a, b = mg.tensor([[1.0, 2.0], [3.0, 4.0]]), mg.tensor([[0.0, 2.0], [1.0, 8.0]])
+    assert D.simple_loss(a, b).item() == pytest.approx((1 + 0 + 4 + 16) / 4)
+    with pytest.raises(ValueError, match=r"simple_loss: the prediction has shape \(2, 2\), the noise \(4,\)"):
+        D.simple_loss(a, b.reshape(4))
+
+
+def test_the_optimal_predictor_gives_the_score_of_the_noised_gaussian():
+    # data N(mu, s^2): q_t = N(sqrt(abar) mu, abar s^2 + 1 - abar), whose score is -(x - m) / v
+    mu, s2, abar = 0.7, 0.3, 0.4
+    x = np.linspace(-2, 2, 9)
+    v = abar * s2 + 1 - abar
+    eps_star = (x - math.sqrt(abar) * mu) * math.sqrt(1 - abar) / v
+    got = D.score(mg.tensor(eps_star, dtype="float64"), mg.tensor(abar, dtype="float64")).numpy()
+    np.testing.assert_allclose(got, -(x - math.sqrt(abar) * mu) / v, rtol=1e-12)
+
+
+# ----- DDIM against DDPM -----
+@given(drawn=noised())
+def test_ddim_with_eta_1_is_the_ddpm_step_and_its_variance(drawn):
+    x0, eps, x_t, abar_t, abar_s = (mg.tensor(a, dtype="float64") for a in drawn)
+    noise = x0
+    _, variance = D.posterior(x0, x_t, abar_t, abar_s)
+    sigma = D.ddim_sigma(abar_t, abar_s, 1.0)
+    np.testing.assert_allclose((sigma * sigma).numpy(), variance.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(D.ddim_step(x_t, eps, abar_t, abar_s, noise, eta=1.0).numpy(),
+                               D.ddpm_step(x_t, eps, abar_t, abar_s, noise).numpy(), rtol=1e-10, atol=1e-12)
+
+
+@given(drawn=noised())
+def test_ddim_with_eta_0_needs_no_noise_and_keeps_the_predicted_x0(drawn):
+    x0, eps, x_t, abar_t, abar_s = (mg.tensor(a, dtype="float64") for a in drawn)
+    x_s = D.ddim_step(x_t, eps, abar_t, abar_s)
+    # the step moves along the line of its own prediction: x_s implies the same x^_0 and eps
+    np.testing.assert_allclose(D.predict_x0(x_s, eps, abar_s).numpy(),
+                               D.predict_x0(x_t, eps, abar_t).numpy(), rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="pass noise"):
+        D.ddim_step(x_t, eps, abar_t, abar_s, eta=0.5)
+
+
+def test_a_last_step_to_level_0_returns_the_prediction_itself():
+    x_t, eps, abar_t = mg.tensor([0.3, -1.2]), mg.tensor([0.5, 0.1]), mg.tensor(0.6)
+    one = mg.tensor(1.0)
+    x0 = D.predict_x0(x_t, eps, abar_t).numpy()
+    np.testing.assert_allclose(D.ddpm_step(x_t, eps, abar_t, one, noise=mg.tensor([9.0, 9.0])).numpy(), x0, rtol=1e-6)
+    np.testing.assert_allclose(D.ddim_step(x_t, eps, abar_t, one).numpy(), x0, rtol=1e-6)
+
+
+def test_clipping_keeps_the_prediction_in_range_and_leaves_an_in_range_one_alone():
+    abar_t, abar_s = mg.tensor(0.5, dtype="float64"), mg.tensor(0.8, dtype="float64")
+    x0 = mg.tensor([3.0, -0.5, -4.0], dtype="float64")
+    eps = mg.tensor([0.2, 0.1, -0.3], dtype="float64")
+    x_t = D.q_sample(x0, eps, abar_t)
+    # to level 0 the DDIM step is x^_0: clipped to [-1, 1], the middle one untouched
+    np.testing.assert_allclose(D.ddim_step(x_t, eps, abar_t, mg.tensor(1.0, dtype="float64"), clip=(-1, 1)).numpy(),
+                               [1.0, -0.5, -1.0], rtol=1e-12)
+    inside = mg.tensor([0.9, -0.5, 0.0], dtype="float64")
+    x_in = D.q_sample(inside, eps, abar_t)
+    for step in (lambda c: D.ddim_step(x_in, eps, abar_t, abar_s, clip=c),
+                 lambda c: D.ddpm_step(x_in, eps, abar_t, abar_s, noise=eps, clip=c)):
+        np.testing.assert_allclose(step((-1, 1)).numpy(), step(None).numpy(), rtol=1e-12)
