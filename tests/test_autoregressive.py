@@ -7,14 +7,18 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minigen as mg
+from minigen import nn
 from minigen.cli import main
 from minigen.data import get_dataset, write_idx
 from minigen.models import autoregressive as AR
 from minigen.models import judge, trainer_class
 from minigen.objectives.autoregressive import BOUNDARY
 from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
+from strategies import arrays
 
 SMALL = {"transformer": {"d_model": 16, "n_layers": 2, "n_heads": 2, "dropout": 0.0},
          "mlp": {"context": 3, "d_embed": 4, "hidden": 16, "dropout": 0.0},
@@ -72,13 +76,42 @@ def test_pixelcnn_logit_at_raster_position_i_has_zero_gradient_wrt_pixels_at_i_a
             assert raster[:i].sum() > 0                               # it does see the pixels before it
 
 
-def test_pixelcnn_logits_of_the_top_rows_need_only_those_rows():
+def test_pixelcnn_row_logits_from_a_band_of_rows_equal_the_full_forward_pass():
     trainer = make("pixelcnn", data="digits-binary", steps=0)
+    net = trainer.net
     x = mg.tensor(np.random.default_rng(2).integers(0, 2, size=(3, 1, 8, 8)).astype(np.float32))
-    full = trainer.net(x).numpy()
+    full = net(x).numpy()
+    maps = [np.zeros((3, 8, 8, 8), np.float32) for _ in range(1 + len(net.blocks))]
     for r in range(8):
-        cropped = trainer.net(x[:, :, :r + 1]).numpy()
-        np.testing.assert_allclose(cropped, full[:, :, :r + 1], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(net.row_logits(x, r, maps).numpy(), full[:, 0, r], rtol=1e-5, atol=1e-5)
+
+
+@st.composite
+def masked_conv_case(draw):
+    kernel, kind = draw(st.sampled_from([(3, "A"), (3, "B"), (5, "A"), (5, "B"), (7, "A"), (1, "B")]))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 2)), c_in, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    return kernel, kind, c_out, draw(arrays(shape))
+
+
+@given(case=masked_conv_case())
+def test_visible_taps_conv_equals_masked_conv2d_and_matches_central_differences(case):
+    kernel, kind, c_out, x = case
+    conv = AR.VisibleTapsConv(x.shape[1], c_out, kernel, kind).double()
+    leaf = mg.tensor(x, dtype="float64", requires_grad=True)
+    np.testing.assert_allclose(conv(leaf).numpy(), nn.MaskedConv2d.forward(conv, leaf).numpy(), rtol=1e-12,
+                               atol=1e-12)
+    inputs = [leaf, mg.tensor(conv.weight.numpy(), dtype="float64", requires_grad=True),
+              mg.tensor(conv.bias.numpy(), dtype="float64", requires_grad=True)]
+    fn = lambda v, w, b: AR.VisibleTapsConv.forward(with_weight(conv, w, b), v)      # noqa: E731
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+def with_weight(conv, weight, bias):
+    """The layer with its weight and bias replaced by the given tensors (to differentiate by them)."""
+    conv.weight, conv.bias = weight, bias
+    return conv
 
 
 # ----- normalisation, by enumeration -----

@@ -143,18 +143,40 @@ class Transformer(nn.Module):
 
 
 # ----- the image model: binary images (N, 1, H, W) -> one logit per pixel -----
+class VisibleTapsConv(nn.MaskedConv2d):
+    """nn.MaskedConv2d (same weight, mask and numbers: tested) computed on its visible taps only.
+
+    The rows above the centre are one (c, k) convolution of the image shifted down by c rows;
+    the centre row's left part (and the centre itself for mask 'B') is one (1, c) or (1, c + 1)
+    convolution of the image shifted right. The hidden taps are never multiplied: 5 of 9
+    products for a 3x3 'B' kernel, 24 of 49 for a 7x7 'A' one. Stride 1, size kept.
+    """
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        c = self.kernel_size[0] // 2
+        width = c + 1 if self.mask_type == "B" else c                  # centre-row taps: j-c .. j-c+width-1
+        row = F.conv2d(F.pad(x, ((0, 0), (0, 0), (0, 0), (c, 0))), self.weight[:, :, c:c + 1, :width],
+                       self.bias)[..., :w]                              # (N, O, H, W)
+        if c == 0:
+            return row
+        above = F.conv2d(F.pad(x, ((0, 0), (0, 0), (c, 0), (c, c))), self.weight[:, :, :c, :])   # (N, O, H+1, W)
+        return row + above[:, :, :h]                                    # (N, O, H, W)
+
+
 class PixelCNN(nn.Module):
     """van den Oord et al. (2016): a 7x7 mask-A convolution (each pixel sees only those before
     it), residual 3x3 mask-B blocks (h + conv_B(relu(h))), two 1x1 convolutions to one logit.
 
     Output pixel i depends on input pixels j < i in raster order, and on no row below its own:
-    so the logits of rows 0..r can be computed from those rows alone (``sample`` does).
+    so row r's logits can be computed from rows 0..r alone, and, keeping every layer's maps of
+    the rows above, from a band of a few rows per layer (``row_logits``, what sampling uses).
     """
 
     def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3):
         super().__init__()
-        self.first = nn.MaskedConv2d(1, width, first_kernel, "A")
-        self.blocks = [nn.MaskedConv2d(width, width, kernel, "B") for _ in range(blocks)]
+        self.first = VisibleTapsConv(1, width, first_kernel, "A")
+        self.blocks = [VisibleTapsConv(width, width, kernel, "B") for _ in range(blocks)]
         self.hidden = nn.Conv2d(width, width, 1)
         self.out = nn.Conv2d(width, 1, 1)
 
@@ -164,6 +186,26 @@ class PixelCNN(nn.Module):
             h = h + conv(F.relu(h))                              # (N, w, H, W)
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, H, W)
         return self.out(h)                                       # (N, 1, H, W) logits
+
+    def row_logits(self, x, r, maps):
+        """Row r of ``forward(x)``'s logits, (N, W), from rows 0..r of x (N, 1, H, W) Tensor.
+
+        ``maps``: per layer, the hidden maps (N, w, H, W) (raw arrays, one per convolution) whose
+        rows < r earlier calls filled in; this call (re)computes row r of each and stores it.
+        A layer with a k x k kernel needs rows r - k // 2 .. r of the layer below (none below r).
+        """
+        def band(conv):
+            return max(0, r - conv.kernel_size[0] // 2)
+
+        lo = band(self.first)
+        h = self.first(2 * x[:, :, lo:r + 1] - 1)[:, :, -1:]     # (N, w, 1, W): row r
+        maps[0][:, :, r:r + 1] = h.data
+        for k, conv in enumerate(self.blocks, start=1):
+            below = mg.tensor(maps[k - 1][:, :, band(conv):r + 1])   # (N, w, rows, W) of the layer below
+            h = h + conv(F.relu(below))[:, :, -1:]               # (N, w, 1, W)
+            maps[k][:, :, r:r + 1] = h.data
+        h = F.relu(self.hidden(F.relu(h)))                       # (N, w, 1, W)
+        return self.out(h)[:, 0, 0]                              # (N, W)
 
 
 # ----- settings -----
@@ -421,25 +463,30 @@ class AutoregressiveTrainer(Trainer):
     def fill(self, images, start, seed, temperature, batch_size):
         """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order.
 
-        For the pixel in row r only rows 0..r go through the network: no mask lets a pixel see
-        a row below its own, so the logits are the full image's (``sample`` is exact)."""
+        Each pixel's logit is ``PixelCNN.row_logits`` of its row: the network runs on a band of
+        rows, reusing the maps of the rows above (exact: equal to the full forward pass)."""
         if not temperature > 0:
             raise ValueError(f"--temperature: must be > 0, got {temperature}")
         rng = backend.private_generator(seed)
         _, _, h, w = images.shape
+        layers = 1 + len(self.net.blocks)
         out = []
         self.eval_mode()
         with mg.no_grad():
             for i in range(0, len(images), batch_size):
-                x = backend.to_device(images[i:i + batch_size].copy(), self.config.device)   # (b, 1, H, W)
-                xp = backend.array_module(x)
-                for pos in range(start, h * w):
-                    r, c = divmod(pos, w)
-                    logits = self.net(mg.tensor(x[:, :, :r + 1], device=self.config.device))   # (b, 1, r+1, W)
-                    p = F.sigmoid(logits[:, 0, r, c] * (1.0 / temperature)).data           # (b,)
-                    u = backend.to_device(rng.random(len(p)), self.config.device)
-                    x[:, 0, r, c] = (xp.asarray(u) < p).astype(x.dtype)
-                out.append(backend.to_host(x))
+                x = mg.tensor(images[i:i + batch_size], device=self.config.device)       # (b, 1, H, W)
+                xp = x.xp
+                maps = [xp.zeros((len(x), self.settings["width"], h, w), dtype=x.dtype) for _ in range(layers)]
+                for r in range(h):
+                    if (r + 1) * w <= start:
+                        self.net.row_logits(x, r, maps)                 # a given row: its maps only
+                        continue
+                    for c in range(max(0, start - r * w), w):
+                        logits = self.net.row_logits(x, r, maps)[:, c]                  # (b,)
+                        p = F.sigmoid(logits * (1.0 / temperature)).data
+                        u = xp.asarray(backend.to_device(rng.random(len(p)), self.config.device))
+                        x.data[:, 0, r, c] = (u < p).astype(x.dtype)
+                out.append(x.numpy())
         return backend.xp_for("cpu").concatenate(out).astype("float32")
 
     # ----- evaluation -----
