@@ -6,7 +6,8 @@ vae             an encoder, a latent code, a decoder (objectives/elbo.py)
 autoregressive  one token or pixel at a time, from those before (objectives/autoregressive.py)
 diffusion       noise, then learn to denoise (objectives/denoising.py)
 
-Shared by the families: judge.py (sample metrics with their floors), completion.py (--given/--mask).
+Shared by the families: judge.py (sample metrics with their floors); minigen/data/completion.py
+says which pixels --mask hides and checks --given.
 """
 from importlib import import_module
 
