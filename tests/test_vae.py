@@ -79,13 +79,15 @@ def test_iwae_training_uses_k_draws_and_its_loss_is_below_the_elbo_loss():
 
 
 def test_kl_warm_up_and_cosine_schedule_set_beta_and_lr_per_step():
-    trainer = make(steps=10, warmup_steps=4)
+    trainer = make(steps=10, warmup=0.4)
     batches = trainer.batches()
-    lrs = []
+    lrs, betas = [], []
     for _ in range(10):
+        betas.append(trainer.kl_weight())
         trainer.train_step(next(batches))
         lrs.append(trainer.optimizers["vae"].lr)
         trainer.step_count += 1
+    assert betas == [0.25, 0.5, 0.75] + [1.0] * 7
     assert lrs[0] == pytest.approx(1e-3) and lrs[-1] < 1e-4 and all(a > b for a, b in zip(lrs, lrs[1:]))
 
 
@@ -233,3 +235,18 @@ def test_unknown_loss_and_likelihood_are_refused_with_the_choices():
         make(loss="wgan-gp")
     with pytest.raises(ValueError, match="likelihood"):
         make(likelihood="poisson")
+
+
+def test_the_weight_average_is_checkpointed_and_used_to_evaluate_and_sample(tmp_path):
+    trainer = make(steps=20, ema=0.9)
+    history, seconds = train(trainer, quiet=True)
+    raw = trainer.decoder.body[0].weight.numpy().copy()
+    with trainer.evaluating():
+        averaged = trainer.decoder.body[0].weight.numpy().copy()
+    assert not np.allclose(raw, averaged)                        # the average is not the last iterate
+    np.testing.assert_array_equal(trainer.decoder.body[0].weight.numpy(), raw)   # and put back after
+    trainer.save_figure(tmp_path / "samples.png")
+    mg.save({"config": json.loads(trainer.config.to_json()), "state": trainer.state_dict()}, tmp_path / "checkpoint.npz")
+    reopened = open_run(tmp_path)
+    np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
+    np.testing.assert_array_equal(reopened.log_prob(trainer.test_data.images[:5]), trainer.log_prob(trainer.test_data.images[:5]))

@@ -30,6 +30,7 @@ active latent dimensions, and the image sample metrics every family reports (jud
 1,000 prior samples. All draws come from private generators with fixed seeds: the same run
 gives the same numbers every time.
 """
+import contextlib
 import math
 
 import minigen as mg
@@ -139,9 +140,10 @@ def default_settings(model, data):
         "min_log_var": math.log(0.05 ** 2),    # Gaussian: pixel std >= 0.05 on the [-1, 1] scale
         "samples": 1,                # draws of z per example and step (the k of --loss iwae)
         "beta": 1.0,                 # the KL weight after warm-up
-        "warmup_steps": 0,           # steps over which the KL weight rises from 0 to beta
+        "warmup": 0.0,               # the fraction of the steps over which the KL weight rises from 0 to beta
         "weight_decay": 0.0,         # AdamW's decoupled weight decay
         "min_lr": 0.0,               # the cosine schedule's end
+        "ema": 0.0,                  # decay of an average of the weights used to evaluate and sample; 0 = none
         # minigen eval's importance samples and test images (None: all). 28x28 IDX test sets are
         # large and each draw is a conv decoder pass: there, 100 draws on the first 500 images
         "eval_k": 100 if data.startswith("idx:") else 1000,
@@ -190,6 +192,9 @@ class VAETrainer(Trainer):
         self.modules = {"encoder": self.encoder, "decoder": self.decoder}
         params = [*self.encoder.parameters(), *self.decoder.parameters()]
         self.optimizers = {"vae": optim.AdamW(params, lr=config.lr, weight_decay=s["weight_decay"])}
+        # averaged weights (checkpointed with the optimizers: they have state_dict/load_state_dict)
+        self.averages = [optim.EMA(m, s["ema"]) for m in (self.encoder, self.decoder)] if s["ema"] else []
+        self.optimizers.update(zip(("encoder_ema", "decoder_ema"), self.averages))
         self.train_x = self.to_model(train.images)
 
     # ----- the data as the model sees it -----
@@ -234,16 +239,22 @@ class VAETrainer(Trainer):
             bound = E.elbo(ll.mean(axis=0), kl, beta)
         return bound, ll, kl
 
+    def kl_weight(self):
+        """beta for this step: warmed up linearly over the first ``warmup`` fraction of the steps."""
+        s = self.settings
+        return E.kl_weight(self.step_count, s["beta"], round(s["warmup"] * self.config.steps))
+
     def train_step(self, batch):
         (x,) = batch                                                        # (B, C, H, W)
         s, opt = self.settings, self.optimizers["vae"]
         opt.lr = optim.warmup_cosine(self.step_count, self.config.lr, 0, self.config.steps, s["min_lr"])
-        beta = E.kl_weight(self.step_count, s["beta"], s["warmup_steps"])
-        bound, ll, kl = self.objective(x, s["samples"], beta)
+        bound, ll, kl = self.objective(x, s["samples"], self.kl_weight())
         loss = -bound.mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
+        for average in self.averages:
+            average.update()
         return {"loss": loss.item(), "reconstruction": -ll.mean().item(), "kl": kl.mean().item()}
 
     # ----- the code of an image, and back -----
@@ -274,9 +285,21 @@ class VAETrainer(Trainer):
         t = mg.arange(steps, dtype="float32").reshape(steps, 1) * (1.0 / (steps - 1))   # (steps, 1)
         return self.decode((a * (1 - t) + b * t).numpy())
 
+    @contextlib.contextmanager
     def evaluating(self):
-        """A context: the networks in eval mode (no dropout) inside it, in their former mode after."""
-        return _EvalMode(self.modules.values())
+        """A context for using the model: the networks in eval mode (no dropout) and, when an
+        average of the weights is kept, with the averaged weights; as they were afterwards."""
+        was = [m.training for m in self.modules.values()]
+        with contextlib.ExitStack() as stack:
+            for average in self.averages:
+                stack.enter_context(average.average_parameters())
+            for m in self.modules.values():
+                m.eval()
+            try:
+                yield
+            finally:
+                for m, training in zip(self.modules.values(), was):
+                    m.train(training)
 
     # ----- sampling -----
     def sample(self, n, seed, **options):
@@ -359,11 +382,13 @@ class VAETrainer(Trainer):
         if self.bernoulli:
             draws = (generator.random(means.shape) < means).astype("float32")
             panels = [("samples: binary draws", draws), ("the same codes: Bernoulli means", means)]
-        test = self.test_data.images
-        labels = self.test_data.labels
-        first, second = (0, 1) if labels is None else (int((labels == 0).argmax()), int((labels == 1).argmax()))
-        walk = self.interpolate(test[first], test[second], steps=10)
-        panels.append(("latent walk between two test digits", walk))
+        test, labels = self.test_data.images, self.test_data.labels
+        if labels is None:
+            first, second, title = 0, 1, "latent walk: test image 0 -> test image 1"
+        else:
+            first, second = int((labels == 0).argmax()), int((labels == 1).argmax())
+            title = "latent walk: the first test 0 -> the first test 1 (posterior means, decoded)"
+        panels.append((title, self.interpolate(test[first], test[second], steps=10)))
         fig = figure(figsize=(6, 1.9 * len(panels) + 0.3))
         axes = fig.subplots(len(panels), 1, gridspec_kw={"height_ratios": [4] * (len(panels) - 1) + [1]})
         for ax, (title, images) in zip(axes, panels):
@@ -374,18 +399,3 @@ class VAETrainer(Trainer):
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
-
-class _EvalMode:
-    """Put modules in eval mode for a ``with`` block, then back in the mode each was in."""
-
-    def __init__(self, modules):
-        self.modules = list(modules)
-
-    def __enter__(self):
-        self.was = [m.training for m in self.modules]
-        for m in self.modules:
-            m.eval()
-
-    def __exit__(self, *exc):
-        for m, training in zip(self.modules, self.was):
-            m.train(training)
