@@ -50,6 +50,7 @@ def _check_out(out, overwrite):
 def cmd_train(args):
     config = Config(family=args.family, data=args.data, model=args.model, loss=args.loss, steps=args.steps,
                     batch_size=args.batch_size, lr=args.lr, device=_device(args.device), seed=args.seed,
+                    conditional=args.conditional,
                     out=args.out or f"runs/{args.family}-{args.data.replace(':', '_').replace('/', '_')}")
     _check_out(config.out, args.overwrite)
     try:
@@ -171,6 +172,7 @@ def parser():
     t.add_argument("--steps", type=_count(0))
     t.add_argument("--batch-size", type=_count(1))
     t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--conditional", action="store_true", help="learn p(x | label) on labelled data")
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")

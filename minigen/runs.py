@@ -35,6 +35,7 @@ class Config:
     device: str = "cpu"
     seed: int = 0
     out: str = None
+    conditional: bool = False  # learn p(x | label) (labelled data only; families with CONDITIONAL)
     extra: dict = field(default_factory=dict)  # family-specific settings, all recorded
 
     def to_json(self):
@@ -68,6 +69,7 @@ class Trainer:
     LOSSES = (None,)
     DATA = ()  # the --data names it trains on ("idx:" for any idx:PATH)
     TOUR = ()  # TourStops: what `minigen tour` shows of this family
+    CONDITIONAL = False  # True when the family can learn p(x | label) (--conditional)
 
     @classmethod
     def default_model(cls, data):
@@ -159,12 +161,20 @@ def fill_defaults(config, trainer_cls):
     return config
 
 
+LABELLED = ("digits", "digits-binary", "idx:")   # the data sets that come with class labels
+
+
 def check_data(config, trainer_cls):
     """Refuse a dataset the family cannot train on, with the list of those it can."""
     name = "idx:" if config.data.startswith("idx:") else config.data
     if name not in trainer_cls.DATA:
         raise ValueError(f"{config.family}: cannot train on --data {config.data!r}; "
                          f"choose from {list(trainer_cls.DATA)}")
+    if config.conditional and name not in LABELLED:
+        raise ValueError(f"{config.family}: --conditional needs labelled data ({', '.join(LABELLED)}); "
+                         f"{config.data} has no labels")
+    if config.conditional and not trainer_cls.CONDITIONAL:
+        raise ValueError(f"{config.family}: --conditional is not available for this family")
 
 
 def build(config):
@@ -173,8 +183,11 @@ def build(config):
     from minigen.models import trainer_class
 
     mg.manual_seed(config.seed)
-    return trainer_class(config.family)(config, get_dataset(config.data, "train"),
-                                        get_dataset(config.data, "test"))
+    train_data, test_data = get_dataset(config.data, "train"), get_dataset(config.data, "test")
+    if config.conditional and train_data.labels is None:
+        raise ValueError(f"{config.family}: --conditional needs labels, and {config.data} has none "
+                         "(an IDX images file without its labels file)")
+    return trainer_class(config.family)(config, train_data, test_data)
 
 
 def train(trainer, quiet=False):

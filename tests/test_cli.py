@@ -298,3 +298,31 @@ def test_tour_quick_writes_gallery_and_table(tmp_path):
     for row in rows:  # every stop reports a finite number for its metric
         value = row.split("|")[6].strip()
         assert np.isfinite(float(value)), row
+
+
+# ----- --conditional: checked before any training -----
+
+@pytest.mark.parametrize("argv, mentioned", [
+    (["train", "gan", "--data", "8gaussians", "--conditional"], "labelled data"),
+    (["train", "autoregressive", "--data", "names", "--conditional"], "labelled data"),
+])
+def test_conditional_on_unlabelled_data_is_a_usage_error(argv, mentioned, tmp_path, capsys):
+    captured = usage_error([*argv, "--out", tmp_path / "run", "--quiet"], capsys)
+    assert mentioned in captured.err and "--conditional" in captured.err
+    assert not (tmp_path / "run").exists()
+
+
+def test_conditional_on_an_idx_images_file_without_labels_is_refused(tmp_path):
+    from minigen.data import write_idx
+    from minigen.runs import Config, build
+    write_idx(tmp_path / "toy-images-idx3-ubyte", np.zeros((8, 28, 28), np.uint8))
+    config = Config(family="gan", data=f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", model="dcgan",
+                    loss="nonsaturating", conditional=True)
+    with pytest.raises(ValueError, match="--conditional needs labels.*has none"):
+        build(config)
+
+
+def test_conditional_for_a_family_without_it_is_a_usage_error(tmp_path, capsys):
+    captured = usage_error(["train", "classifier", "--data", "digits", "--conditional", "--out", tmp_path / "r"],
+                           capsys)
+    assert "--conditional is not available" in captured.err and not (tmp_path / "r").exists()
