@@ -79,6 +79,7 @@ def test_pixelcnn_logit_at_raster_position_i_has_zero_gradient_wrt_pixels_at_i_a
 def test_pixelcnn_row_logits_from_a_band_of_rows_equal_the_full_forward_pass():
     trainer = make("pixelcnn", data="digits-binary", steps=0)
     net = trainer.net
+    net.eval()                                                          # no dropout: the same network twice
     x = mg.tensor(np.random.default_rng(2).integers(0, 2, size=(3, 1, 8, 8)).astype(np.float32))
     full = net(x).numpy()
     maps = [np.zeros((3, 8, 8, 8), np.float32) for _ in range(1 + len(net.blocks))]
@@ -183,6 +184,7 @@ def test_log_prob_agrees_with_eval_nll_and_with_the_chain_rule_one_name_at_a_tim
 
 def test_log_prob_of_images_is_the_bernoulli_chain_rule_and_needs_binary_pixels():
     trainer = make("pixelcnn", data="digits-binary", steps=3)
+    trainer.eval_mode()                                                 # no dropout
     x = trainer.test_data.images[:4]
     with mg.no_grad():
         logits = trainer.net(mg.tensor(x)).numpy().astype(np.float64)
@@ -371,3 +373,18 @@ def test_pixelcnn_trains_on_28x28_idx_images_binarised_at_zero(tmp_path):
     np.testing.assert_allclose(trainer.log_prob(x), trainer.log_prob((x > 0).astype(np.float32) * 2 - 1))
     samples = trainer.sample(2, 0)
     assert samples.shape == (2, 1, 28, 28) and set(np.unique(samples)) <= {0.0, 1.0}
+
+
+def test_the_weight_average_is_checkpointed_and_used_for_log_prob_and_samples(tmp_path):
+    trainer = make("mlp", steps=30, ema=0.9)
+    history, seconds = train(trainer, quiet=True)
+    write_run(trainer, history, seconds, tmp_path)
+    names = trainer.test_data.text[:20]
+    averaged = trainer.log_prob(names)
+    raw = trainer.ema
+    trainer.ema = None                                                  # the last iterate, for comparison
+    assert not np.allclose(trainer.log_prob(names), averaged)
+    trainer.ema = raw
+    reopened = open_run(tmp_path)
+    np.testing.assert_array_equal(reopened.log_prob(names), averaged)
+    assert reopened.sample(20, 0) == trainer.sample(20, 0)
