@@ -138,8 +138,9 @@ save(fig, "04_bigram_tables.png")
 # %% [markdown]
 # The two tables look alike cell for cell: after "q" comes "u", names end after "a" and "n" more
 # than after "b", and names start (row ".") with "a", "j", "m" and "k" far more often than with "x".
-# The trained table differs only where there is little data (its light weight decay plays the
-# part of the smoothing).
+# The trained table differs only where there is little data: a pair never seen in training has
+# count 0, and its logit keeps falling as long as training lasts, so a finite run stops at a
+# finite logit. Stopping plays the part of the +0.03.
 
 # %% [markdown]
 # ## 2 · More context: Bengio's MLP
