@@ -232,9 +232,14 @@ def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None
 # What `minigen train diffusion` does when nothing else is said, per model and kind of data;
 # all of it is recorded in config.extra, where any value can be overridden.
 RECIPES = {
-    ("mlp", "points"): {"steps": 6000, "batch_size": 512, "lr": 1e-3, "T": 100, "schedule": "linear",
+    # the PyTorch twin's recipe, but lr 2e-3: on a holdout of the training points (seed 0) it gave
+    # 8gaussians a high-quality share of 0.993 / 0.968 (DDPM / DDIM-50) against 0.979 / 0.951 with
+    # 1e-3, and swissroll the same energy distance (wider layers or T = 200 did worse there)
+    ("mlp", "points"): {"steps": 6000, "batch_size": 512, "lr": 2e-3, "T": 100, "schedule": "linear",
                         "beta_start": 1e-3, "beta_end": 0.2, "hidden": 128, "depth": 4},
-    ("mlp", "images"): {"steps": 4000, "batch_size": 128, "lr": 1e-3, "T": 1000, "schedule": "linear",
+    # chosen on a holdout of the training digits (tools/diffusion_holdout.py): the cosine schedule
+    # and lr 3e-3 (DDIM-50 Frechet distance 15.7 there, against 22.1 for linear betas and lr 1e-3)
+    ("mlp", "images"): {"steps": 4000, "batch_size": 128, "lr": 3e-3, "T": 1000, "schedule": "cosine",
                         "beta_start": 1e-4, "beta_end": 0.02, "width": 256, "blocks": 3},
     ("unet", "images"): {"steps": 3000, "batch_size": 64, "lr": 1e-3, "T": 1000, "schedule": "linear",
                          "beta_start": 1e-4, "beta_end": 0.02, "width": 32},
@@ -320,8 +325,9 @@ class DiffusionTrainer(Trainer):
         loss.backward()
         opt.step()
         self.schedule.step()
-        # the average's warm-up: decay (1 + k) / (10 + k) until it reaches the set one, so that a
-        # short run is not sampled from weights that are mostly its random initialisation
+        # the average's warm-up: decay (1 + k) / (10 + k) at step k until that reaches the set one
+        # (0.999 at k = 8,991: so in runs of a few thousand steps the average spans about the last
+        # tenth of the run), so that no run is sampled from weights mostly its initialisation
         self.ema.decay = min(self.settings["ema"], (1 + self.step_count) / (10 + self.step_count))
         self.ema.update()
         return {"loss": loss.item()}
@@ -453,12 +459,12 @@ class DiffusionTrainer(Trainer):
             main = fig.add_subplot(grid[0, 1:4])
             data = self.test_data.points[:1000]
             limit = max(3.0, 1.05 * float(abs(data).max()))
-            paths = mg.stack([x[:5] for x in states]).numpy()                     # (T + 1, 5, 2)
+            paths = mg.stack([x[:3] for x in states]).numpy()                     # (T + 1, 3, 2)
             last = states[-1].numpy()                                             # (1000, 2)
             main.scatter(data[:, 0], data[:, 1], s=2, c="0.6", label="data")
             main.scatter(last[:, 0], last[:, 1], s=2, c="tab:orange", label=f"samples (DDPM, {T} steps)")
-            for j in range(5):
-                main.plot(paths[:, j, 0], paths[:, j, 1], lw=0.8, c="tab:blue", alpha=0.8,
+            for j in range(3):
+                main.plot(paths[:, j, 0], paths[:, j, 1], lw=0.7, c="tab:blue", alpha=0.8,
                           label="reverse trajectories" if j == 0 else None)
             main.plot(paths[0, :, 0], paths[0, :, 1], "o", ms=3, c="tab:blue")   # where they started
             main.set_xlim(-limit, limit)
