@@ -135,12 +135,12 @@ def default_settings(model, data):
         "hidden": 256,               # hidden units of each MLP layer
         "depth": 2,                  # hidden layers of the MLPs
         "width": 32,                 # channels of the conv networks
-        "dropout": 0.1,              # in the MLPs' hidden layers, training only
+        "dropout": 0.2,              # in the MLPs' hidden layers, training only
         "likelihood": "gaussian" if data == "digits" else "bernoulli",
         "min_log_var": math.log(0.05 ** 2),    # Gaussian: pixel std >= 0.05 on the [-1, 1] scale
-        "samples": 1,                # draws of z per example and step (the k of --loss iwae)
+        "samples": 1,                # draws of z per example and step (--loss iwae: 5 unless given)
         "beta": 1.0,                 # the KL weight after warm-up
-        "warmup": 0.0,               # the fraction of the steps over which the KL weight rises from 0 to beta
+        "warmup": 0.1,               # the fraction of the steps over which the KL weight rises from 0 to beta
         "weight_decay": 0.0,         # AdamW's decoupled weight decay
         "min_lr": 0.0,               # the cosine schedule's end
         "ema": 0.0,                  # decay of an average of the weights used to evaluate and sample; 0 = none
@@ -158,7 +158,7 @@ class VAETrainer(Trainer):
     """
 
     DEFAULTS = {
-        "mlp": {"steps": 6000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
+        "mlp": {"steps": 20000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
         "conv": {"steps": 2000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
     }
     LOSSES = ("elbo", "iwae")
