@@ -13,7 +13,8 @@ One training step (``VAETrainer.train_step``), for a batch x (B, C, H, W):
     3. the decoder paints each code: logits (Bernoulli) or means (Gaussian), (k B, C, H, W);
     4. --loss elbo: maximise mean_k log p(x | z) - beta KL(q || N(0, I)) (the KL in closed form);
        --loss iwae: maximise L_k = log mean_k p(x, z) / q(z | x);
-       one Adam step on both networks, with a cosine learning-rate decay.
+       the KL weight beta warms up from 0 to 1 over the first tenth of the steps;
+       one Adam step on both networks, with a cosine learning-rate decay to 0.
 
 The likelihood follows the data: Bernoulli for digits-binary; for idx: files too, their pixels
 binarised at 0 (half-way up the [-1, 1] scale), as the VAE literature's binarised MNIST (a
@@ -22,13 +23,14 @@ with a learned, floored variance per pixel for digits (17 grey levels in [-1, 1]
 
 Sampling draws z ~ N(0, I) and paints it: binary data gets binary draws from the decoder's
 Bernoulli probabilities (what the model says a digit is, noise and all); Gaussian data gets
-the decoder's mean (its per-pixel noise is independent of the image, and only blurs it).
+the decoder's mean (a draw would add independent static to every pixel, nothing of the digit).
 
 Evaluation (``minigen eval``): the k = 1000 importance-weighted estimate of -log p(x) on the
 test split (nll_iwae), the ELBO and its two terms from the same 1,000 draws per image, the
 active latent dimensions, and the image sample metrics every family reports (judge.py) on
 1,000 prior samples. All draws come from private generators with fixed seeds: the same run
-gives the same numbers every time.
+gives the same numbers every time. On idx: data (28x28, 10,000 test images) eval takes 100
+draws on the first 500 test images instead (``eval_k``, ``eval_images``); log_prob keeps 1,000.
 """
 import contextlib
 import math
