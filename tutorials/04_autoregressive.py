@@ -232,9 +232,11 @@ RESULTS.append(("transformer", "names", -trainer_tf.log_prob(test_names).mean(),
 
 # %% [markdown]
 # Every row is one position's attention; the upper triangle is black, weight exactly 0, because
-# a position may not look at letters that come after it. Within the allowed triangle the head
-# chooses: some rows put most weight on the letter just before, others spread it back over the
-# start of the name (the boundary "." is always visible and often serves as a resting place).
+# a position may not look at letters that come after it. Within the allowed triangle each head
+# chooses its own pattern. In the first layer this head mostly looks at its own position (the
+# letter just before the one to predict) or back at the boundary "." (always visible, a resting
+# place); in the last layer it looks back at the first letters of the name from almost every
+# position. (Which head learns what differs from run to run; the black triangle never does.)
 
 # %% [markdown]
 # ## 4 · Sampling: temperature and top-k on the same prompt
@@ -262,8 +264,8 @@ ax.set_title("Twelve names starting with 'mar' from the transformer, under five 
 save(fig, "04_temperature_top_k.png")
 
 # %% [markdown]
-# At T = 0.5 the names are common and repetitive ("maria", "marie", ...); at T = 1.5 they get
-# longer and stranger; top-3 keeps the model's own temperature but never picks a rare letter;
+# At T = 0.5 the names are familiar ones (the likeliest continuations: "maria", "marie",
+# "martha"...); at T = 1.5 they get stranger (rare letter pairs the model would seldom pick); top-3 keeps the model's own temperature but never picks a rare letter;
 # and T → 0 gives one name twelve times: the greedy continuation.
 #
 # **The KV cache.** Drawing letter t + 1 needs the attention over positions 0..t. Recomputing all
