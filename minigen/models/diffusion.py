@@ -472,8 +472,9 @@ class DiffusionTrainer(Trainer):
             main.set_aspect("equal")
             main.legend(loc="upper right", fontsize=7, markerscale=4)
             main.set_title(f"diffusion on {self.config.data}, step {self.step_count}", fontsize=9)
-            for j in range(5):                                                    # the cloud at 5 levels
-                k = round(j * T / 4)
+            # the cloud at 5 levels, denser near the data, where the shape appears
+            for j, level in enumerate((T, T // 2, T // 5, T // 10, 0)):
+                k = T - level                                                     # states[k] is at this level
                 ax = fig.add_subplot(grid[1, j])
                 cloud = states[k].numpy()
                 ax.scatter(cloud[:, 0], cloud[:, 1], s=1, c="tab:orange")
