@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import minigen as mg
 import minigen.functional as F
+from minigen import ops
 import strategies as S
 
 torch = None  # set by load_torch(); the torch lambdas below read these globals when called
@@ -174,6 +175,8 @@ op("exp", lambda x: x.exp(), unary(), np.exp, lambda x: x.exp())
 op("log", lambda x: x.log(), unary_positive(), np.log, lambda x: x.log())
 op("sqrt", lambda x: x.sqrt(), unary_positive(), np.sqrt, lambda x: x.sqrt())
 op("tanh", lambda x: x.tanh(), unary(), np.tanh, lambda x: x.tanh())
+op("ops.sin", ops.sin, unary(), np.sin, lambda x: torch.sin(x))
+op("ops.cos", ops.cos, unary(), np.cos, lambda x: torch.cos(x))
 op("sigmoid", lambda x: x.sigmoid(), unary(), lambda x: 1 / (1 + np.exp(-x)), lambda x: x.sigmoid())
 op("relu", lambda x: x.relu(), unary_nonzero(), lambda x: np.maximum(x, 0), lambda x: x.relu())
 op("abs", lambda x: x.abs(), unary_nonzero(), np.abs, lambda x: x.abs())

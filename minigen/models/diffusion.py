@@ -19,8 +19,7 @@ import time
 
 import minigen as mg
 import minigen.functional as F
-from minigen import backend, nn, optim
-from minigen.autograd import Function
+from minigen import backend, nn, ops, optim
 from minigen.data import DataLoader
 from minigen.models import judge
 from minigen.data.completion import check_given, half_mask
@@ -30,26 +29,6 @@ from minigen.viz import figure, image_grid
 
 
 # ----- the level t as a vector -----
-# The engine has no sine: the embedding's two primitives live here, each backward written with
-# the other (so the embedding is twice differentiable, and gradchecked as such).
-class Sin(Function):
-    def forward(self, x):
-        return self.xp.sin(x)
-
-    def backward(self, gy):
-        """d sin(x)/dx = cos(x)."""
-        return gy * Cos.apply(self.inputs[0])
-
-
-class Cos(Function):
-    def forward(self, x):
-        return self.xp.cos(x)
-
-    def backward(self, gy):
-        """d cos(x)/dx = -sin(x)."""
-        return -(gy * Sin.apply(self.inputs[0]))
-
-
 def sinusoidal_embedding(t, dim, max_period=10000.0):
     """t (B,) float -> (B, dim): [sin(t f_k), cos(t f_k)], f_k = max_period^(-k / (dim/2)),
     k = 0..dim/2 - 1 (Vaswani et al.'s positions): nearby levels get nearby vectors."""
@@ -59,7 +38,7 @@ def sinusoidal_embedding(t, dim, max_period=10000.0):
     k = mg.arange(half, dtype=t.dtype, device=t.device)                          # (dim/2,)
     freqs = (k * (-math.log(max_period) / half)).exp()                           # (dim/2,)
     angles = t.reshape(t.shape[0], 1) * freqs.reshape(1, half)                   # (B, dim/2)
-    return mg.concat([Sin.apply(angles), Cos.apply(angles)], axis=1)                     # (B, dim)
+    return mg.concat([ops.sin(angles), ops.cos(angles)], axis=1)                      # (B, dim)
 
 
 class TimeMLP(nn.Module):

@@ -1,7 +1,7 @@
 """The primitives: each a Function with forward (arrays) and backward (Tensors) side by side.
 
 arith   elementwise + - * / ** neg maximum minimum where, comparisons
-unary   exp log sqrt tanh sigmoid relu abs softplus gelu cast to_device
+unary   exp log sqrt tanh sin cos sigmoid relu abs softplus gelu cast to_device
 reduce  sum mean var max min logsumexp softmax log_softmax cross_entropy
 shape   reshape transpose broadcast_to sum_to getitem concat stack pad
 linalg  matmul linear
@@ -15,10 +15,11 @@ from minigen.ops.reduce import (cross_entropy, log_softmax, logsumexp, max, mean
                                 var)
 from minigen.ops.shape import (broadcast_to, concat, getitem, pad, reshape, stack, sum_to,
                                transpose)
-from minigen.ops.unary import abs, cast, exp, gelu, log, relu, sigmoid, softplus, sqrt, tanh, to_device
+from minigen.ops.unary import (abs, cast, cos, exp, gelu, log, relu, sigmoid, sin, softplus, sqrt, tanh,
+                               to_device)
 
 __all__ = ["abs", "add", "binary", "broadcast_to", "cast", "col2im", "compare", "concat",
-           "cross_entropy", "div", "exp", "gelu", "getitem", "im2col", "lift", "linear", "log",
+           "cos", "cross_entropy", "div", "exp", "gelu", "getitem", "im2col", "lift", "linear", "log",
            "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul",
-           "neg", "pad", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "stack",
+           "neg", "pad", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt", "stack",
            "sub", "sum", "sum_to", "tanh", "to_device", "transpose", "var", "where"]

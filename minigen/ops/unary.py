@@ -44,6 +44,24 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
+class Sin(Function):
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, gy):
+        """d sin(x)/dx = cos(x) (a Cos node: twice differentiable)."""
+        return gy * Cos.apply(self.inputs[0])
+
+
+class Cos(Function):
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, gy):
+        """d cos(x)/dx = -sin(x)."""
+        return -(gy * Sin.apply(self.inputs[0]))
+
+
 class Sigmoid(Function):
     def forward(self, x):
         z = self.xp.exp(-self.xp.abs(x))  # in (0, 1]: never overflows
@@ -164,6 +182,14 @@ def sqrt(x):
 
 def tanh(x):
     return Tanh.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
 
 
 def sigmoid(x):
