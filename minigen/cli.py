@@ -94,14 +94,16 @@ def cmd_sample(args):
     except (NotImplementedError, ValueError) as exc:  # an option this family lacks, or a bad value
         raise UsageError(str(exc)) from None
     out = Path(args.out)
+    text = isinstance(samples, list)
+    if out.suffix not in (".txt", ".npy") or (out.suffix == ".txt") != text:
+        raise UsageError(f"sample: this run makes {'text' if text else 'arrays'}: --out must end in "
+                         f"{'.txt' if text else '.npy'}, got {out.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".txt":
+    if text:
         out.write_text("".join(f"{s}\n" for s in samples))
-    elif out.suffix == ".npy":
+    else:
         import numpy as np
         np.save(out, np.asarray(samples, dtype=np.float32))
-    else:
-        raise UsageError(f"sample: --out must end in .npy (arrays) or .txt (text), got {out.name}")
     print(f"wrote {len(samples)} samples to {out}")
 
 

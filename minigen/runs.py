@@ -105,6 +105,13 @@ class Trainer:
         """samples.png: what the model makes."""
         raise NotImplementedError
 
+    def refuse_unconditional(self, options):
+        """--label and --guidance ask for p(x | label): refused for a run trained without --conditional."""
+        for name in ("label", "guidance"):
+            if name in options and not self.config.conditional:
+                raise NotImplementedError(f"--{name}: this {self.config.family} run is not conditional "
+                                          f"(it was trained without --conditional)")
+
     # ----- state, shared by all families -----
     def state_dict(self):
         return {"modules": {k: m.state_dict() for k, m in self.modules.items()},

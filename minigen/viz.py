@@ -1,4 +1,4 @@
-"""Pictures: sample grids, loss curves, 2-D scatters. Host-side (NumPy + matplotlib).
+"""Pictures: sample grids, loss curves, computation graphs. Host-side (NumPy + matplotlib).
 
 The library never touches matplotlib's global state: no ``matplotlib.use``, no pyplot. Each
 picture is a ``matplotlib.figure.Figure`` made by ``figure()`` and written with its own
@@ -65,24 +65,6 @@ def save_loss_curves(history, path, title=None, smooth=20):
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return fig
-
-
-def save_scatter_2d(points, path, reference=None, title=None, limit=3.0):
-    """Samples (N, 2) in blue over ``reference`` data in grey."""
-    fig = figure(figsize=(4, 4))
-    ax = fig.subplots()
-    if reference is not None:
-        ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.75", label="data")
-    ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:blue", label="samples")
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-limit, limit)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7, markerscale=4)
     if title:
         ax.set_title(title)
     fig.tight_layout()

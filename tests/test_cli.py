@@ -326,3 +326,13 @@ def test_conditional_for_a_family_without_it_is_a_usage_error(tmp_path, capsys):
     captured = usage_error(["train", "classifier", "--data", "digits", "--conditional", "--out", tmp_path / "r"],
                            capsys)
     assert "--conditional is not available" in captured.err and not (tmp_path / "r").exists()
+
+
+def test_sample_refuses_an_out_file_that_does_not_fit_what_the_run_makes(tmp_path, capsys):
+    out = tmp_path / "gan"
+    assert main(["train", "gan", "--data", "8gaussians", "--steps", "2", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    for name in ("points.txt", "points.csv"):
+        captured = usage_error(["sample", out, "--n", "3", "--out", tmp_path / name], capsys)
+        assert "this run makes arrays" in captured.err and ".npy" in captured.err
+        assert not (tmp_path / name).exists()

@@ -400,10 +400,7 @@ class AutoregressiveTrainer(Trainer):
         name starts with it), given + mask="bottom" (images: complete the hidden bottom half).
         Draws come from a private generator seeded by ``seed``.
         """
-        for name in ("label", "guidance"):
-            if name in options:
-                raise NotImplementedError(f"--{name}: this run is not conditional (autoregressive "
-                                          f"--conditional is not built yet)")
+        self.refuse_unconditional(options)
         for name in ("sampler", "sample_steps"):
             if name in options:
                 raise NotImplementedError(f"--{name.replace('_', '-')}: is for diffusion runs; "

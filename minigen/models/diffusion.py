@@ -245,7 +245,7 @@ class DiffusionTrainer(Trainer):
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     # the tour's digits run has T = 100 levels (not 1000) so that its evaluation, DDPM with all T
     # steps on 1,000 digits, takes seconds
-    TOUR = (TourStop("8gaussians", "mlp", steps=1500, quick_steps=60, metric="hq_share",
+    TOUR = (TourStop("8gaussians", "mlp", steps=3000, quick_steps=60, metric="hq_share",
                      extra={"warmup": 100}),
             TourStop("digits", "mlp", steps=1500, quick_steps=30, metric="ddim_frechet_distance",
                      extra={"warmup": 100, "T": 100, "beta_end": 0.2}))
@@ -356,10 +356,7 @@ class DiffusionTrainer(Trainer):
 
     def check_options(self, options, sampler, given, mask, sample_steps):
         """Refuse the options of other families and inconsistent ones, before any sampling."""
-        for name in ("label", "guidance"):
-            if name in options:
-                raise NotImplementedError(f"--{name}: this diffusion run is not conditional "
-                                          f"(conditional diffusion is issue 13)")
+        self.refuse_unconditional(options)
         if options:
             flags = ", ".join("--" + k.replace("_", "-") for k in sorted(options))
             raise NotImplementedError(f"diffusion: sampling takes no {flags} (it takes --sampler, "

@@ -5,7 +5,6 @@
     image_sample_metrics   labelled images: what the project's digits classifier (the judge)
                            makes of them: class entropy, confidence, and the Frechet distance of
                            its penultimate features to the test split's, with its floor
-    label_accuracy         conditional samples: how often the judge sees the label that was asked for
     digit_judge            that classifier, trained once per process and kept
 
 Each number comes with its floor: the value that true samples get at the same sample size
@@ -54,20 +53,6 @@ def image_sample_metrics(samples, data, train_data, test_data, prefix=""):
               "test_class_entropy": real["class_entropy"], "test_mean_confidence": real["mean_confidence"],
               "judge_accuracy": judge.accuracy, "samples": n}
     return {prefix + k: v for k, v in result.items()}
-
-
-def label_accuracy(samples, labels, data):
-    """The share of samples that the judge assigns to the label they were drawn for, averaged over
-    the labels (each label counts the same, however many samples it has), with the per-label shares.
-
-    ``samples`` (N, C, H, W) in the data's own value range; ``labels`` (N,) the requested classes.
-    """
-    probs, _ = judge_outputs(digit_judge(data), samples)
-    labels = backend.to_host(labels).astype("int64")
-    hits = probs.argmax(1) == labels
-    per_label = {int(k): float(hits[labels == k].mean()) for k in sorted(set(labels.tolist()))}
-    return {"label_accuracy": sum(per_label.values()) / len(per_label),
-            "label_accuracy_per_label": per_label}
 
 
 # ----- the judge of digit samples: the project's own classifier -----

@@ -14,7 +14,7 @@ One training step (``VAETrainer.train_step``), for a batch x (B, C, H, W):
     4. --loss elbo: maximise mean_k log p(x | z) - beta KL(q || N(0, I)) (the KL in closed form);
        --loss iwae: maximise L_k = log mean_k p(x, z) / q(z | x);
        the KL weight beta warms up from 0 to 1 over the first tenth of the steps;
-       one Adam step on both networks, with a cosine learning-rate decay to 0.
+       one AdamW step on both networks, with a cosine learning-rate decay to 0.
 
 The likelihood follows the data: Bernoulli for digits-binary; for idx: files too, their pixels
 binarised at 0 (half-way up the [-1, 1] scale), as the VAE literature's binarised MNIST (a
@@ -308,9 +308,7 @@ class VAETrainer(Trainer):
         """n images (n, C, H, W) float32 in [0, 1] from z ~ N(0, I): binary draws for Bernoulli data,
         the decoder's means for Gaussian data. z and the draws come from a private generator
         seeded by ``seed`` (the same samples on every device; the training generator is untouched)."""
-        if "label" in options or "guidance" in options:
-            raise NotImplementedError("vae: this run is not conditional; --label and --guidance need a "
-                                      "conditional run (train with --conditional, issue 13)")
+        self.refuse_unconditional(options)
         if options:
             raise NotImplementedError(f"vae: sampling takes no options beyond --n and --seed, got "
                                       f"{', '.join('--' + k.replace('_', '-') for k in sorted(options))}")
@@ -323,11 +321,13 @@ class VAETrainer(Trainer):
 
     # ----- likelihood and evaluation -----
     def check_images(self, images, where):
-        """Refuse images that are not (N, C, H, W) like the run's data."""
+        """Refuse images that are not (N, C, H, W) like the run's data, or not binary when it is."""
         shape = getattr(images, "shape", None)
         if shape is None or len(shape) != 4 or tuple(shape[1:]) != self.shape:
             raise ValueError(f"vae {where}: expected images of shape (N, {', '.join(map(str, self.shape))}) "
                              f"in the data's values, got {shape}")
+        if self.train_data.binary and not ((images == 0) | (images == 1)).all():
+            raise ValueError(f"vae {where}: {self.config.data} images are binary; pixels must be 0 or 1")
 
     def bounds(self, images, k=None, chunk=20):
         """Per image of ``images`` (data values): the k-draw IWAE estimate of log p(x), and, from the
