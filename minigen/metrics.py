@@ -8,6 +8,7 @@ samples get, which is what "perfect" looks like at this sample size.
     energy_distance     any 2-D data: a distance between two sets of points (0 iff same law)
     frechet_distance    images: distance between Gaussians fitted to classifier features (FID's recipe)
     class_statistics    images: does a classifier see every class, and is it sure?
+    label_accuracy      conditional images: does it see the class each sample was asked for?
 """
 import numpy as np
 
@@ -93,3 +94,15 @@ def class_statistics(probs, num_classes=None):
             "mean_confidence": float(probs.max(1).mean()),
             "classes_found": int((counts > 0).sum()),
             "class_histogram": [int(c) for c in counts]}
+
+
+def label_accuracy(probs, labels, num_classes):
+    """Samples asked for a class: does the classifier see that class in them?
+
+    ``probs`` (N, C): the classifier's probabilities for N samples; ``labels`` (N,): the class
+    each sample was asked for. For each class asked for, the share of its samples whose most
+    probable class is that class: a list, in class order (the mean is ``label_accuracy``).
+    """
+    labels = np.asarray(labels)
+    hits = np.asarray(probs).argmax(axis=1) == labels
+    return [float(hits[labels == k].mean()) for k in range(num_classes) if (labels == k).any()]

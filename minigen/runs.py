@@ -11,6 +11,7 @@ file does the rest, the same way for all of them:
     DIR/samples.png      what the model makes (or, for the classifier, what it predicts)
 """
 import json
+import operator
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class TourStop:
     metric: str         # a key of the family's evaluate()
     loss: str = None
     extra: dict = field(default_factory=dict)   # config.extra for this stop
+    conditional: bool = False                   # --conditional: p(x | label)
 
 
 class Trainer:
@@ -104,6 +106,22 @@ class Trainer:
     def save_figure(self, path):
         """samples.png: what the model makes."""
         raise NotImplementedError
+
+    def sample_labels(self, n, label=None):
+        """The class each of n samples of a conditional run is drawn for, a list of n ints:
+        ``label`` (--label K) for all of them, or without it 0, 1, ..., C-1 in turn, so that every
+        class is drawn equally often (100 of each in 1,000 samples)."""
+        classes = self.train_data.num_classes
+        if label is None:
+            return [k % classes for k in range(n)]
+        try:
+            k = operator.index(label)
+        except TypeError:
+            k = None
+        if k is None or isinstance(label, bool) or not 0 <= k < classes:
+            raise ValueError(f"--label: must be a class of {self.config.data}, an integer from 0 to "
+                             f"{classes - 1}, got {label!r}")
+        return [k] * n
 
     def refuse_unconditional(self, options):
         """--label and --guidance ask for p(x | label): refused for a run trained without --conditional."""

@@ -50,7 +50,8 @@ def run_tour(device="cpu", quick=False, out="tour", quiet=False):
     for family, stop in stops():
         config = Config(family=family, data=stop.data, model=stop.model, loss=stop.loss,
                         steps=stop.quick_steps if quick else stop.steps, device=device, seed=0,
-                        out=str(out / f"{family}-{stop.model}-{stop.data}"), extra=dict(stop.extra))
+                        conditional=stop.conditional, extra=dict(stop.extra),
+                        out=str(out / f"{family}-{stop.model}-{stop.data}{'-conditional' * stop.conditional}"))
         trainer = build(fill_defaults(config, trainer_class(family)))
         history, seconds = train(trainer, quiet=quiet)
         metrics = write_run(trainer, history, seconds, config.out)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from minigen.data import get_dataset, sample_2d
+from minigen import metrics
 from minigen.models import judge
 
 
@@ -21,10 +22,36 @@ def test_true_8gaussians_points_score_like_the_floor_and_noise_far_above_it():
 def test_real_digits_score_near_the_floor_and_blank_images_far_above_it(monkeypatch):
     monkeypatch.setattr(judge, "JUDGE_STEPS", 150)
     train, test = get_dataset("digits", "train"), get_dataset("digits", "test")
-    real = judge.image_sample_metrics(train.images[-300:], "digits", train, test)
-    blank = judge.image_sample_metrics(np.full((300, 1, 8, 8), -1.0, np.float32), "digits", train, test)
+    real = judge.image_sample_metrics(train.to_unit(train.images[-300:]), "digits", train, test)
+    blank = judge.image_sample_metrics(np.zeros((300, 1, 8, 8), np.float32), "digits", train, test)
     assert real["classes_found"] == 10 and blank["classes_found"] == 1 and blank["class_entropy"] == 0.0
     assert real["frechet_distance"] < 3 * real["frechet_floor"] < blank["frechet_distance"]
+
+
+def test_label_accuracy_is_the_share_of_each_asked_class_the_judge_sees(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 150)
+    train, test = get_dataset("digits", "train"), get_dataset("digits", "test")
+    images = train.to_unit(train.images[-300:])
+    right = judge.image_sample_metrics(images, "digits", train, test, labels=train.labels[-300:])
+    wrong = judge.image_sample_metrics(images, "digits", train, test, labels=(train.labels[-300:] + 1) % 10)
+    assert right["label_accuracy"] > 0.85 and wrong["label_accuracy"] < 0.1
+    assert len(right["per_label_accuracy"]) == 10
+    assert right["label_accuracy"] == pytest.approx(np.mean(right["per_label_accuracy"]))
+
+
+def test_label_accuracy_counts_each_asked_class_once():
+    probs = np.eye(3)[[0, 0, 1, 2, 2, 2]]                      # the classifier's verdicts: 0 0 1 2 2 2
+    assert metrics.label_accuracy(probs, [0, 1, 1, 2, 2, 0], 3) == [0.5, 0.5, 1.0]
+    assert metrics.label_accuracy(probs, [2] * 6, 3) == [0.5]   # only the classes asked for
+
+
+def test_completion_accuracy_of_the_true_images_is_the_judges_accuracy(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 150)
+    test = get_dataset("digits", "test")
+    keep_all = judge.completion_metrics(lambda given, mask: given, "digits", test)
+    blank = judge.completion_metrics(lambda given, mask: given * 0, "digits", test)
+    assert keep_all["completion_accuracy"] == pytest.approx(judge.digit_judge("digits").accuracy)
+    assert blank["completion_accuracy"] < 0.2 and keep_all["completions"] == 360
 
 
 def test_images_without_labels_get_a_note_not_numbers():
@@ -32,3 +59,14 @@ def test_images_without_labels_get_a_note_not_numbers():
     unlabelled = type(train)(**{**train.__dict__, "labels": None})
     assert judge.image_sample_metrics(train.images[:5], "digits", unlabelled, unlabelled) == {
         "note": "no labels: no classifier to judge the samples"}
+
+
+def test_a_conditional_run_draws_every_class_equally_or_the_one_asked_for():
+    from minigen.runs import Trainer
+    trainer = Trainer.__new__(Trainer)
+    trainer.train_data, trainer.config = get_dataset("digits", "train"), type("C", (), {"data": "digits"})()
+    assert trainer.sample_labels(23) == [k % 10 for k in range(23)]
+    assert trainer.sample_labels(3, label=np.int64(7)) == [7, 7, 7]
+    for bad in (10, -1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="--label: must be a class of digits, an integer from 0 to 9"):
+            trainer.sample_labels(3, label=bad)

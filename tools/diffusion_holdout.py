@@ -62,7 +62,6 @@ for name in names:
     for sampler, prefix in (("ddpm", ""), ("ddim", "ddim_")) if ddpm or data != "digits" else (("ddim", "ddim_"),):
         x = trainer.sample(1000 if data == "digits" else 2500, trainer.SAMPLE_SEED, sampler=sampler)
         if data == "digits":
-            x = x * 2 - 1
             result.update(judge.image_sample_metrics(x, data, fit, held, prefix))
         else:
             result.update(judge.point_sample_metrics(x, data, held, prefix))

@@ -283,7 +283,7 @@ for sampler in ("ddpm", "ddim"):
         start = time.perf_counter()
         x = digits.sample(n_judged, 0, sampler=sampler, sample_steps=steps)
         seconds = time.perf_counter() - start
-        scores = judge.image_sample_metrics(x * 2 - 1, "digits", digits.train_data, digits.test_data)
+        scores = judge.image_sample_metrics(x, "digits", digits.train_data, digits.test_data)
         table[sampler, steps] = (seconds, scores["frechet_distance"], scores["frechet_floor"])
         print(f"{sampler.upper()} {steps:>4} steps: {seconds:5.1f} s, Fréchet distance {scores['frechet_distance']:.1f}")
 

@@ -190,6 +190,21 @@ class Dataset:
         """``data`` for a text data set."""
         return self._as("text")
 
+    def to_unit(self, x):
+        """Images from this data's value range to [0, 1] (clipped), float32: what ``minigen sample``
+        writes and ``--given`` reads. Points (no range) pass through as float32."""
+        if self.value_range is not None:
+            low, high = self.value_range
+            x = ((x - low) / (high - low)).clip(0, 1)
+        return x.astype("float32")
+
+    def from_unit(self, u):
+        """The inverse of ``to_unit``: [0, 1] images back to this data's own values, float32."""
+        if self.value_range is not None:
+            low, high = self.value_range
+            u = u * (high - low) + low
+        return u.astype("float32")
+
     def __repr__(self):
         extra = f", vocab={''.join(self.vocab)!r}" if self.vocab else f", shape={self.shape}"
         return f"Dataset({self.name!r}, split={self.split!r}, kind={self.kind!r}, n={len(self)}{extra})"

@@ -539,8 +539,7 @@ class AutoregressiveTrainer(Trainer):
                   "test_images": len(images)}
         count = self.settings.get("eval_samples", EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0)
         if count:
-            low, high = self.train_data.value_range
-            samples = self.sample(count, SAMPLE_SEED) * (high - low) + low      # in the data's own values
+            samples = self.sample(count, SAMPLE_SEED)                           # in [0, 1]
             result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data))
         else:
             result["note"] = ("no sample metrics: eval_samples is 0 (the default for images larger than 8x8, "

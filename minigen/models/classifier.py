@@ -124,8 +124,7 @@ class ClassifierTrainer(Trainer):
         images = test.images[:40]
         predicted = self.predict(images).numpy().argmax(1)
         labels = [f"{p}" if p == t else f"{p}≠{t}" for p, t in zip(predicted, test.labels[:40])]
-        low, high = test.value_range
-        save_image_grid((images - low) / (high - low), path, nrow=10, labels=labels,
+        save_image_grid(test.to_unit(images), path, nrow=10, labels=labels,
                         title="test digits, predicted class (≠ true when wrong)")
 
 

@@ -334,9 +334,8 @@ class DiffusionTrainer(Trainer):
 
         known = keep = None
         if given is not None:
-            low, high = self.train_data.value_range
             given = check_given(given, n, self.train_data.shape, self.train_data.binary)
-            known = mg.tensor(given * (high - low) + low, device=device)        # (N, C, H, W)
+            known = mg.tensor(self.train_data.from_unit(given), device=device)   # (N, C, H, W)
             keep = backend.to_device(~half_mask(shape, mask), device)
         clip = self.train_data.value_range if self.images and self.settings["clip"] else None
         x = noise(shape)
@@ -352,7 +351,7 @@ class DiffusionTrainer(Trainer):
         """
         self.check_options(options, sampler, given, mask, sample_steps)
         x = self.run_reverse(n, seed, sampler, sample_steps, given, mask)[-1].numpy()
-        return self.to_unit(x)
+        return self.train_data.to_unit(x)
 
     def check_options(self, options, sampler, given, mask, sample_steps):
         """Refuse the options of other families and inconsistent ones, before any sampling."""
@@ -370,13 +369,6 @@ class DiffusionTrainer(Trainer):
         if sample_steps is not None and not 1 <= sample_steps <= self.settings["T"]:
             raise ValueError(f"--sample-steps: must be between 1 and T = {self.settings['T']}, got {sample_steps}")
 
-    def to_unit(self, x):
-        """Images from the data's range to [0, 1] (clipped), as float32; points as they are."""
-        if self.images:
-            low, high = self.train_data.value_range
-            x = ((x - low) / (high - low)).clip(0, 1)
-        return x.astype("float32")
-
     # ----- evaluation -----
     SAMPLE_SEED = 1234
 
@@ -390,8 +382,7 @@ class DiffusionTrainer(Trainer):
         for sampler, prefix in (("ddpm", ""), ("ddim", "ddim_")):
             start = time.perf_counter()
             if self.images:
-                low, high = self.train_data.value_range
-                x = self.sample(1000, self.SAMPLE_SEED, sampler=sampler) * (high - low) + low
+                x = self.sample(1000, self.SAMPLE_SEED, sampler=sampler)             # in [0, 1]
                 backend.synchronize(self.config.device)
                 seconds = time.perf_counter() - start
                 result.update(judge.image_sample_metrics(x, self.config.data, self.train_data,
@@ -416,12 +407,12 @@ class DiffusionTrainer(Trainer):
             levels = D.timesteps(T, K) + [0]
             fig = figure(figsize=(7.5, 9.0))
             top, strip = fig.subplots(2, 1, gridspec_kw={"height_ratios": [10, 1.4]})
-            top.imshow(image_grid(self.to_unit(states[-1].numpy()), 10 if small else 4), cmap="gray_r",
+            top.imshow(image_grid(self.train_data.to_unit(states[-1].numpy()), 10 if small else 4), cmap="gray_r",
                        vmin=0, vmax=1, interpolation="nearest")
             top.set_title(f"diffusion ({self.config.model}) samples, DDIM {K} steps", fontsize=10)
             picks = [round(k * K / 9) for k in range(10)]                         # 10 snapshots, x_T..x_0
             one = mg.stack([states[k][0] for k in picks]).numpy()                 # (10, C, H, W)
-            strip.imshow(image_grid(self.to_unit(one), 10), cmap="gray_r", vmin=0, vmax=1,
+            strip.imshow(image_grid(self.train_data.to_unit(one), 10), cmap="gray_r", vmin=0, vmax=1,
                          interpolation="nearest")
             strip.set_title("the first sample's reverse trajectory, t = " +
                             ", ".join(str(levels[k]) for k in picks), fontsize=8)

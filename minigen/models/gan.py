@@ -273,10 +273,7 @@ class GANTrainer(Trainer):
         z = backend.fixed_normal((n, self.settings["z_dim"]), seed)
         x = mg.concat([self.generate(mg.tensor(z[i:i + 500], device=self.config.device))
                        for i in range(0, n, 500)]).numpy()
-        if self.images:
-            low, high = self.train_data.value_range
-            x = ((x - low) / (high - low)).clip(0, 1)
-        return x.astype("float32")
+        return self.train_data.to_unit(x)
 
     # ----- evaluation -----
     SAMPLE_SEED = 1234      # z for evaluation samples
@@ -285,8 +282,7 @@ class GANTrainer(Trainer):
         if not self.images:
             samples = self.sample(len(self.test_data), self.SAMPLE_SEED)       # 2,500 points
             return judge.point_sample_metrics(samples, self.config.data, self.test_data)
-        low, high = self.train_data.value_range
-        samples = self.sample(1000, self.SAMPLE_SEED) * (high - low) + low     # back to the data's range
+        samples = self.sample(1000, self.SAMPLE_SEED)                           # in [0, 1]
         return judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data)
 
     # ----- the picture -----

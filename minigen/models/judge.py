@@ -4,7 +4,10 @@
                            8gaussians also modes covered and the high-quality share
     image_sample_metrics   labelled images: what the project's digits classifier (the judge)
                            makes of them: class entropy, confidence, and the Frechet distance of
-                           its penultimate features to the test split's, with its floor
+                           its penultimate features to the test split's, with its floor; for
+                           samples asked for given labels, also label_accuracy
+    completion_metrics     the test images with one half hidden, filled in by the model: the
+                           share the judge assigns to their true label
     digit_judge            that classifier, trained once per process and kept
 
 Each number comes with its floor: the value that true samples get at the same sample size
@@ -33,16 +36,20 @@ def point_sample_metrics(samples, data, test_data, prefix=""):
     return {prefix + k: v for k, v in result.items()}
 
 
-def image_sample_metrics(samples, data, train_data, test_data, prefix=""):
-    """Sample metrics of images (N, C, H, W) in the data's own value range (``train_data.value_range``).
+def image_sample_metrics(samples, data, train_data, test_data, prefix="", labels=None):
+    """Sample metrics of images (N, C, H, W) in [0, 1], as every family's ``sample`` returns them.
 
-    Needs labels (the judge is a classifier); without them, says so instead of inventing numbers.
+    ``labels`` (N,): the class each sample was asked for (a conditional run); adds
+    ``label_accuracy``, the share of each requested class the judge assigns to that class,
+    averaged over the classes (and ``per_label_accuracy``, one share a class).
+    Needs labels in the data (the judge is a classifier); without them, says so instead of
+    inventing numbers.
     """
     if train_data.labels is None:
         return {prefix + "note": "no labels: no classifier to judge the samples"}
     judge = digit_judge(data)
     n = len(samples)
-    probs, feats = judge_outputs(judge, samples)
+    probs, feats = judge_outputs(judge, train_data.from_unit(samples))
     test_probs, test_feats = judge_outputs(judge, test_data.images)
     _, train_feats = judge_outputs(judge, train_data.images[:n])
     classes = train_data.num_classes
@@ -52,7 +59,23 @@ def image_sample_metrics(samples, data, train_data, test_data, prefix=""):
               "frechet_floor": metrics.frechet_distance(train_feats, test_feats),
               "test_class_entropy": real["class_entropy"], "test_mean_confidence": real["mean_confidence"],
               "judge_accuracy": judge.accuracy, "samples": n}
+    if labels is not None:
+        per_label = metrics.label_accuracy(probs, labels, classes)
+        result.update(label_accuracy=sum(per_label) / len(per_label), per_label_accuracy=per_label)
     return {prefix + k: v for k, v in result.items()}
+
+
+def completion_metrics(complete, data, test_data, mask="bottom"):
+    """The test images with the ``mask`` half hidden, filled in by ``complete(given, mask)``
+    (given and result in [0, 1], as ``minigen sample --given`` takes and returns them), judged:
+    ``completion_accuracy``, the share the judge assigns to the image's true label."""
+    if test_data.labels is None:
+        return {"completion_note": "no labels: no classifier to judge the completions"}
+    judge = digit_judge(data)
+    filled = complete(test_data.to_unit(test_data.images), mask)
+    probs, _ = judge_outputs(judge, test_data.from_unit(filled))
+    return {"completion_accuracy": float((probs.argmax(1) == test_data.labels).mean()),
+            "completion_mask": mask, "completions": len(filled)}
 
 
 # ----- the judge of digit samples: the project's own classifier -----

@@ -212,8 +212,7 @@ class VAETrainer(Trainer):
         """Decoder probabilities (Bernoulli) or means (Gaussian, in the data's values) -> [0, 1]."""
         if self.bernoulli:
             return values.astype("float32")
-        low, high = self.train_data.value_range
-        return ((values - low) / (high - low)).clip(0, 1).astype("float32")
+        return self.train_data.to_unit(values)
 
     def log_likelihood(self, out, x):
         """log p(x | z) per example from the decoder's output ``out`` and x, both (M, C, H, W) -> (M,)."""
@@ -368,8 +367,7 @@ class VAETrainer(Trainer):
                   "reconstruction": float(-recon.mean()), "kl": float(kl.mean()),
                   "active_units": self.active_units(test), "z_dim": self.settings["z_dim"],
                   "iwae_k": self.settings["eval_k"], "test_size": len(test)}
-        low, high = self.train_data.value_range
-        samples = self.sample(1000, self.SAMPLE_SEED) * (high - low) + low     # back to the data's values
+        samples = self.sample(1000, self.SAMPLE_SEED)                           # in [0, 1]
         result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data))
         return result
 
