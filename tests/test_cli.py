@@ -293,11 +293,19 @@ def test_tour_quick_writes_gallery_and_table(tmp_path):
     table = (out / "tour.md").read_text()
     assert "| classifier | digits | mlp |" in table
     assert "| generative classifier |" in table
-    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    stops, families = table.split("## The four families on the digits")
+    rows = [line for line in stops.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) >= 3
     for row in rows:  # every stop reports a finite number for its metric
         value = row.split("|")[6].strip()
         assert np.isfinite(float(value)), row
+    side = [line.split("|")[1:-1] for line in families.splitlines() if line.startswith("| ") and "---" not in line]
+    header, side = [c.strip() for c in side[0]], [[c.strip() for c in row] for row in side[1:]]
+    assert {row[0] for row in side} == {"gan", "vae", "autoregressive", "diffusion"}
+    for row in side:   # every generative family on the digits, judged on its samples, timed
+        cell = dict(zip(header, row))
+        assert float(cell["Fréchet (floor)"].split()[0]) > 0 and float(cell["s / 1,000 samples"]) > 0
+        assert (cell["label accuracy"] != "-") == (cell["conditional"] == "yes"), row
 
 
 # ----- --conditional: checked before any training -----
