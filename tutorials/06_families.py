@@ -30,14 +30,17 @@
 # It trains the same runs as the end of `minigen tour` (each family briefly, unconditional and
 # with `--conditional`), through the same code, so the numbers here are the tour's table. Run it
 # as a script (`python tutorials/06_families.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
-# trains only briefly, and then the numbers mean little) or open it as a notebook. Each run's
-# folder lands in `MINIGEN_FIGURES/runs/`: `minigen eval` and `minigen sample` work on them.
+# trains only briefly, and then the numbers mean little) or open it as a notebook. The run
+# folders land in a temporary folder (printed below): `minigen eval` and `minigen sample` work
+# on them.
 
 # %%
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-from _setup import FIGURES, QUICK, plt, save
+from _setup import QUICK, plt, save
 
 from minigen import tour
 from minigen.models import judge
@@ -47,8 +50,9 @@ START = time.perf_counter()
 if QUICK:
     judge.JUDGE_STEPS = 60          # a quick judge: the figures, not the numbers
 
-visits = [tour.visit(family, stop, FIGURES / "runs", quick=QUICK, quiet=True)
-          for family, stop in tour.digits_stops()]
+RUNS = Path(tempfile.mkdtemp(prefix="minigen-06-"))
+print(f"run folders in {RUNS}")
+visits = [tour.visit(family, stop, RUNS, quick=QUICK, quiet=True) for family, stop in tour.digits_stops()]
 for v in visits:
     print(f"{v.family:>14} {v.model:<24} {'conditional' if v.conditional else '':<11} "
           f"trained {v.steps} steps in {v.seconds:5.1f} s")
