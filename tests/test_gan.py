@@ -1,18 +1,25 @@
 """The GAN family: its metrics on samples with known answers, short training runs for every
-loss, the DCGAN on 8x8 and 28x28 images, checkpoints, and the command line."""
+loss, the DCGAN on 8x8 and 28x28 images, checkpoints, and the command line; conditional GANs:
+the label layers gradchecked (float64, to second order), the gradient penalty of a conditional
+critic, both label embeddings learning, --label and the balanced grid, refusals."""
+import functools
 import json
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minigen import metrics
 from minigen.cli import main
 from minigen.data import EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD, sample_2d, write_idx
 from minigen.models import gan, judge, trainer_class
+from minigen.objectives import minimax as M
 from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
 
 import minigen as mg
+import strategies as S
 
 CENTERS, STD = EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD
 
@@ -217,3 +224,198 @@ def test_the_generator_average_is_checkpointed_and_used_for_samples(tmp_path):
     reopened = open_run(tmp_path)
     np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
     np.testing.assert_array_equal(reopened.ema.shadow["body.0.weight"], trainer.ema.shadow["body.0.weight"])
+
+
+# ----- conditional GANs: p(x | y) -----
+def make_conditional(model="mlp", loss="nonsaturating", data="digits", steps=5, lr=1e-3, seed=0, **extra):
+    small = {"g_width": 16, "d_width": 16} if model == "mlp" else {"g_width": 4, "d_width": 4}
+    config = Config(family="gan", data=data, model=model, loss=loss, steps=steps, lr=lr, seed=seed, conditional=True,
+                    batch_size=32, extra={**small, **extra})
+    return build(fill_defaults(config, trainer_class("gan")))
+
+
+def labels_of(values):
+    return mg.tensor(np.asarray(values, dtype=np.int64), dtype="int64")
+
+
+@st.composite
+def projection_inputs(draw):
+    """features h (N, F) and a class table (C, F) in float64, labels (N,) in [0, C); size-1 sides often."""
+    n, f, c = (draw(st.sampled_from([1, 1, 2, 3, 4])) for _ in range(3))
+    h, table = draw(S.arrays((n, f))), draw(S.arrays((c, f)))
+    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=np.int64)
+    return h, table, labels
+
+
+@given(drawn=projection_inputs())
+def test_the_projection_term_matches_central_differences_first_and_second_order(drawn):
+    h, table, labels = drawn
+    head = gan.Projection(table.shape[0], table.shape[1]).double()
+    head.embed.weight.data[...] = table
+    fn = lambda h, _table: head(h, labels_of(labels))           # noqa: E731 (gradcheck nudges the table in place)
+    inputs = [mg.tensor(h, dtype="float64", requires_grad=True), head.embed.weight]
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+    np.testing.assert_allclose(fn(*inputs).numpy(), (table[labels] * h).sum(1), rtol=1e-12, atol=1e-12)
+
+
+@given(drawn=projection_inputs(), z_dim=st.integers(1, 3))
+def test_labelled_noise_matches_central_differences_first_and_second_order(drawn, z_dim):
+    z, table, labels = drawn                                  # z (N, F), the label table (C, F)
+    z = z[:, :z_dim] if z.shape[1] >= z_dim else np.tile(z, (1, z_dim))[:, :z_dim]
+    joined = gan.LabelledNoise(z_dim, table.shape[0], table.shape[1]).double()
+    joined.embed.weight.data[...] = table
+    fn = lambda z, _table: joined(z, labels_of(labels))        # noqa: E731
+    inputs = [mg.tensor(z, dtype="float64", requires_grad=True), joined.embed.weight]
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+    np.testing.assert_array_equal(fn(*inputs).numpy(), np.concatenate([z, table[labels]], axis=1))
+
+
+def conditional_critic(model, seed):
+    """A small float64 conditional critic with a random (non-zero) class table, and its input shape."""
+    mg.manual_seed(seed)
+    if model == "mlp":
+        critic, shape = gan.MLPDiscriminator((1, 2, 2), hidden=5, depth=2, num_classes=3), (1, 2, 2)
+    else:
+        critic, shape = gan.DCDiscriminator(1, 4, width=2, num_classes=3), (1, 4, 4)
+    critic = critic.double()
+    table = critic.projection.embed.weight
+    table.data[...] = np.random.default_rng(seed).normal(size=table.shape)
+    return critic, shape
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 4))
+def test_conditional_critics_and_their_gradient_penalty_match_central_differences(model, seed, n):
+    critic, shape = conditional_critic(model, seed)
+    rng = np.random.default_rng(seed + 1)
+    real, fake = (mg.tensor(rng.normal(size=(n,) + shape), dtype="float64") for _ in range(2))
+    alpha = mg.tensor(rng.uniform(size=n), dtype="float64")
+    y = labels_of(rng.integers(0, 3, size=n))
+    x = mg.tensor(rng.normal(size=(n,) + shape), dtype="float64", requires_grad=True)
+    # D(x, y) in x, to second order: the gradient penalty differentiates grad_x D(x_hat, y)
+    assert mg.gradcheck(lambda x: critic(x, y), [x])
+    assert mg.gradgradcheck(lambda x: critic(x, y), [x])
+    # and the penalty itself in every weight of the critic, the class table included
+    penalty = lambda *_: M.gradient_penalty(functools.partial(critic, labels=y), real, fake, alpha)   # noqa: E731
+    assert mg.gradcheck(penalty, list(critic.parameters()), atol=1e-6, rtol=1e-5)
+
+
+def test_the_penalty_of_a_linear_conditional_critic_is_each_class_slope_minus_one_squared():
+    # no hidden layer: D(x, y) = <w + e_y, x> + b, so grad_x D(x_hat, y) = w + e_y for every x_hat
+    critic = gan.MLPDiscriminator((3,), depth=0, num_classes=2).double()
+    table = critic.projection.embed.weight
+    table.data[...] = np.array([[0.5, 0.0, -1.0], [2.0, 1.0, 0.0]])
+    w = critic.body[0].weight.numpy().ravel()
+    y = np.array([0, 1, 1, 0, 1])
+    rng = np.random.default_rng(3)
+    real, fake = (mg.tensor(rng.normal(size=(5, 3)), dtype="float64") for _ in range(2))
+    gp = M.gradient_penalty(functools.partial(critic, labels=labels_of(y)), real, fake)
+    slopes = np.linalg.norm(w + table.numpy()[y], axis=1)
+    assert gp.item() == pytest.approx(((slopes - 1) ** 2).mean(), rel=1e-9)
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_conditioning_is_real_both_label_embeddings_get_a_gradient(model):
+    trainer = make_conditional(model)
+    y = labels_of([0, 3, 3, 9])
+    fakes = trainer.G(trainer.noise(4), y)                                  # (4, 1, 8, 8)
+    g_table, d_table = trainer.G.input.embed.weight, trainer.D.projection.embed.weight
+    (g_grad,) = mg.grad(fakes.sum(), [g_table])                              # G's output in G's label embedding
+    (d_grad,) = mg.grad(trainer.D(fakes.detach(), y).sum(), [d_table])       # D's output in D's class vectors
+    for grad in (g_grad.numpy(), d_grad.numpy()):
+        used = np.abs(grad).sum(axis=1) > 0
+        np.testing.assert_array_equal(used, np.isin(np.arange(10), [0, 3, 9]))   # the rows of the labels used
+    # so the label changes what G makes from the same z
+    z = trainer.noise(2)
+    assert not np.allclose(trainer.G(z, labels_of([1, 1])).numpy(), trainer.G(z, labels_of([2, 2])).numpy())
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_an_unconditional_gan_takes_no_label_and_a_conditional_one_needs_one(model):
+    plain = make(model=model, data="digits")
+    assert not any("embed" in name for m in (plain.G, plain.D) for name, _ in m.named_parameters())
+    with pytest.raises(ValueError, match="unconditional; it takes no labels"):
+        plain.G(plain.noise(2), labels_of([1, 2]))
+    with pytest.raises(ValueError, match="unconditional; it takes no labels"):
+        plain.D(mg.zeros(2, 1, 8, 8), labels_of([1, 2]))
+    conditional = make_conditional(model)
+    with pytest.raises(ValueError, match="conditional .10 classes.; pass labels"):
+        conditional.G(conditional.noise(2))
+    with pytest.raises(ValueError, match="conditional .10 classes.; pass labels"):
+        conditional.D(mg.zeros(2, 1, 8, 8))
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "wgan-gp"])
+def test_every_loss_trains_a_conditional_gan_a_few_steps(model, loss):
+    trainer = make_conditional(model, loss)
+    tables = [trainer.G.input.embed.weight, trainer.D.projection.embed.weight]
+    before = [t.numpy().copy() for t in tables]
+    history, _ = train(trainer, quiet=True)                  # 5 steps: for WGAN-GP, 5 critic steps and 1 of G
+    assert np.all(np.isfinite(history["D"])) and np.isfinite(history["G"][-1])
+    for table, old in zip(tables, before):
+        assert not np.allclose(table.numpy(), old)           # both label embeddings learned something
+
+
+def test_sample_with_a_label_draws_that_class_and_without_one_the_classes_in_turn():
+    trainer = make_conditional("mlp", steps=3)
+    train(trainer, quiet=True)
+    grid = trainer.sample(100, 0)                            # a 10-column grid: class k in column k
+    for k in range(10):
+        of_k = trainer.sample(100, 0, label=k)               # the same z, all of class k
+        np.testing.assert_array_equal(grid[k::10], of_k[k::10])
+        assert not np.allclose(of_k[k::10], trainer.sample(100, 0, label=(k + 1) % 10)[k::10])
+    assert trainer.sample_labels(100) == list(range(10)) * 10
+    assert grid.shape == (100, 1, 8, 8) and grid.min() >= 0 and grid.max() <= 1
+
+
+def test_bad_labels_and_options_are_refused_by_name():
+    conditional, plain = make_conditional("mlp"), make(model="mlp", data="digits")
+    with pytest.raises(ValueError, match="--label: .* from 0 to 9, got 10"):
+        conditional.sample(4, 0, label=10)
+    with pytest.raises(NotImplementedError, match="gan: sampling takes only --label, got \\['guidance'\\]"):
+        conditional.sample(4, 0, guidance=2.0)
+    with pytest.raises(NotImplementedError, match="--label: this gan run is not conditional"):
+        plain.sample(4, 0, label=3)
+
+
+def test_a_conditional_run_is_judged_on_its_labels(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)            # a quick judge: the keys, not the values
+    trainer = make_conditional("dcgan", steps=4)
+    train(trainer, quiet=True)
+    result = trainer.evaluate()
+    assert {"frechet_distance", "frechet_floor", "class_entropy", "label_accuracy"} <= set(result)
+    assert len(result["per_label_accuracy"]) == 10 and 0 <= result["label_accuracy"] <= 1
+    assert result["label_accuracy"] == pytest.approx(np.mean(result["per_label_accuracy"]))
+
+
+def test_a_conditional_run_through_the_command_line_on_28x28_idx_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 5)
+    rng = np.random.default_rng(0)
+    images = (rng.uniform(size=(80, 28, 28)) > 0.8).astype(np.uint8) * 255      # 72 train images: the judge's batch fits
+    write_idx(tmp_path / "toy-images-idx3-ubyte", images)
+    write_idx(tmp_path / "toy-labels-idx1-ubyte", (np.arange(80) % 3).astype(np.uint8))
+    run = tmp_path / "run"
+    main(["train", "gan", "--data", f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", "--model", "dcgan", "--conditional",
+          "--steps", "2", "--batch-size", "8", "--out", str(run), "--quiet"])
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(trained["per_label_accuracy"]) == 3
+    assert json.loads((run / "config.json").read_text())["conditional"] is True
+    main(["sample", str(run), "--n", "4", "--label", "2", "--out", str(tmp_path / "x.npy")])
+    x = np.load(tmp_path / "x.npy")
+    assert x.shape == (4, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(x, open_run(run).sample(4, 0, label=2))    # reopened: the same G and labels
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", str(run), "--n", "4", "--label", "3", "--out", str(tmp_path / "y.npy")])
+    assert exit_info.value.code == 2 and "--label: must be a class" in capsys.readouterr().err
+
+
+def test_label_on_an_unconditional_run_is_a_usage_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    main(["train", "gan", "--data", "8gaussians", "--steps", "2", "--out", str(run), "--quiet"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", str(run), "--label", "1", "--out", str(tmp_path / "s.npy")])
+    assert exit_info.value.code == 2 and "not conditional" in capsys.readouterr().err
