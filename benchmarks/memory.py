@@ -82,8 +82,11 @@ def child(contender, steps, size="full"):
 def measure(contender, steps, env, size="full"):
     """Run the child for ``contender`` in a fresh interpreter; return its JSON report.
     ``size`` "tiny" trains the tests' small MLP instead of 784-512-512-10."""
+    from benchmarks.workers import allocator_env
+    env = {k: v for k, v in env.items() if k != "MINIGEN_ALLOCATOR"}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.memory", contender, str(steps), size],
-                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
+                          cwd=REPO, env={**env, **allocator_env(contender)}, capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"memory child for {contender} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -11,10 +11,12 @@ a row), so the contenders still share the machine's good and bad moments.
 
 The heap's behaviour also depends on glibc's malloc thresholds: by default large freed
 blocks are given back to the kernel (trimmed, unmapped) and the next step faults them in
-again, page by page, which can cost a step more than its arithmetic. run.py therefore times
-the CPU steps twice: with glibc's defaults (what a user gets) and with the allocator
-*pinned* (MALLOC_PINNED: freed memory is kept and reused), which leaves the cost of the
-computation itself, the same for every contender.
+again, page by page, which can cost a step more than its arithmetic. minigen changes those
+thresholds when it is imported (backend.keep_freed_memory); NumPy and PyTorch leave glibc's
+defaults. run.py therefore times the CPU steps twice: as a user gets each contender (minigen
+with its setting, the others with glibc's defaults: allocator_env) and with the allocator
+*pinned* for all (MALLOC_PINNED: freed memory is kept and reused), which leaves the cost of
+the computation itself, the same for every contender.
 
 Protocol (multiprocessing pipes, "spawn" start): ("build", key, options) makes a case,
 ("visit", key, count) times it, ("drop", key) forgets it, ("stop",) ends the worker. A key is
@@ -30,6 +32,14 @@ from benchmarks import threads as thread_control
 # glibc's malloc told to keep freed memory: blocks up to 32 MiB (the largest threshold glibc
 # accepts) come from the heap, and the heap is never trimmed below 1 GiB of free space.
 MALLOC_PINNED = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
+
+
+def allocator_env(label):
+    """What a contender's process gets of minigen's own allocator setting: minigen makes the
+    same setting as MALLOC_PINNED when it is imported (backend.keep_freed_memory); the other
+    contenders import minigen only for its device helpers, so they are told to leave glibc
+    alone (MINIGEN_ALLOCATOR=system) and run as their users would run them."""
+    return {} if label == "minigen" else {"MINIGEN_ALLOCATOR": "system"}
 
 
 class WorkerError(RuntimeError):
@@ -78,9 +88,9 @@ def serve(conn, label, device, threads):
         import torch
         torch.set_num_threads(threads)
         torch_threads = torch.get_num_threads()
-    import minigen  # noqa: F401 -- every worker imports the engine's backend (devices, sync)
+    import minigen  # every worker imports the engine's backend (devices, sync)
     conn.send(("ready", {"pid": os.getpid(), "blas_threads": thread_control.blas_threads(),
-                         "torch_threads": torch_threads,
+                         "torch_threads": torch_threads, "freed_memory_kept": minigen.backend.freed_memory_kept,
                          "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}}))
     gc.collect()
     gc.freeze()   # the libraries' own objects: never walked by the collections inside a step
@@ -135,11 +145,13 @@ class Workers:
         self.labels, self.device = list(labels), device
         context = multiprocessing.get_context("spawn")
         extra = {**thread_control.env_with_threads(threads, base={}), **(env or {})}
-        saved = {var: os.environ.get(var) for var in extra}
+        saved = {var: os.environ.get(var) for var in [*extra, "MINIGEN_ALLOCATOR"]}
         os.environ.update(extra)                      # read by the children when they start
         self.procs, self.conns, self.info = {}, {}, {}
         try:
             for label in self.labels:
+                os.environ.pop("MINIGEN_ALLOCATOR", None)
+                os.environ.update(allocator_env(label))   # read by this child when it starts
                 parent, child = context.Pipe()
                 proc = context.Process(target=serve, args=(child, label, device, threads), daemon=True,
                                        name=f"bench-{label}")

@@ -6,6 +6,9 @@ from minigen import backend as _backend
 if _backend.default_num_threads() is not None:
     _backend.set_num_threads(_backend.default_num_threads())
 
+# Freed arrays stay in the heap for the next training step (glibc; MINIGEN_ALLOCATOR=system: off).
+_backend.keep_freed_memory()
+
 from minigen import functional, nn, optim  # noqa: E402
 from minigen.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigen.backend import cuda_available, manual_seed, set_default_device, set_num_threads

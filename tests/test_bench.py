@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minigen as mg
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # benchmarks/ lives next to minigen/ in a source checkout
     sys.path.insert(0, str(REPO))
@@ -106,6 +108,18 @@ def test_workers_time_each_contender_in_its_own_process():
     assert set(out) == {"minigen", "numpy"} and all(r["n"] == 2 and r["median_s"] > 0 for r in out.values())
     assert len(pids) == 2 and os.getpid() not in pids
     assert all(info["blas_threads"] in (1, None) for info in workers.info.values())
+
+
+
+@pytest.mark.skipif(not mg.backend.freed_memory_kept, reason="minigen's allocator setting is for glibc")
+def test_minigen_keeps_freed_memory_and_the_other_contenders_run_as_their_users_would():
+    from benchmarks.workers import MALLOC_PINNED, Workers
+    with Workers(["minigen", "numpy"], "cpu", threads=1) as workers:
+        assert workers.info["minigen"]["freed_memory_kept"] and not workers.info["numpy"]["freed_memory_kept"]
+        assert all(info["malloc_env"] == {} for info in workers.info.values())
+    with Workers(["minigen", "numpy"], "cpu", threads=1, env=MALLOC_PINNED) as workers:   # the same for all
+        assert all(info["malloc_env"] == MALLOC_PINNED for info in workers.info.values())
+    assert "MINIGEN_ALLOCATOR" not in os.environ
 
 
 def test_memory_child_reports_a_positive_loop_peak():
