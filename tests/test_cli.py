@@ -344,3 +344,37 @@ def test_sample_refuses_an_out_file_that_does_not_fit_what_the_run_makes(tmp_pat
         captured = usage_error(["sample", out, "--n", "3", "--out", tmp_path / name], capsys)
         assert "this run makes arrays" in captured.err and ".npy" in captured.err
         assert not (tmp_path / name).exists()
+
+
+# ----- a conditional run, as a user runs it: train --conditional, sample --label, eval -----
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("conditional") / "gan"
+    assert main(["train", "gan", "--data", "digits", "--conditional", "--steps", "20", "--quiet", "--out", str(out)]) \
+        in (0, None)
+    return out
+
+
+def test_sample_label_k_draws_that_class_and_eval_reports_label_accuracy(conditional_run, tmp_path, capsys):
+    main(["sample", str(conditional_run), "--n", "12", "--label", "3", "--out", str(tmp_path / "threes.npy")])
+    threes = np.load(tmp_path / "threes.npy", allow_pickle=False)
+    assert threes.shape == (12, 1, 8, 8) and threes.dtype == np.float32 and 0 <= threes.min() <= threes.max() <= 1
+    capsys.readouterr()
+    main(["eval", str(conditional_run)])
+    metrics = json.loads(capsys.readouterr().out)
+    assert 0 <= metrics["label_accuracy"] <= 1 and len(metrics["per_label_accuracy"]) == 10
+
+
+@pytest.mark.parametrize("label", ["10", "-1"])
+def test_a_label_out_of_range_is_a_usage_error_naming_the_range(conditional_run, label, tmp_path, capsys):
+    captured = usage_error(["sample", conditional_run, "--n", "4", "--label", label, "--out", tmp_path / "x.npy"],
+                           capsys)
+    assert "--label" in captured.err and "0 to 9" in captured.err and not (tmp_path / "x.npy").exists()
+
+
+def test_a_label_for_an_unconditional_run_is_a_usage_error(tmp_path, capsys):
+    main(["train", "gan", "--data", "digits", "--steps", "5", "--quiet", "--out", str(tmp_path / "gan")])
+    captured = usage_error(["sample", tmp_path / "gan", "--n", "4", "--label", "3", "--out", tmp_path / "x.npy"],
+                           capsys)
+    assert "--label" in captured.err and "not conditional" in captured.err
