@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigen as mg
-from minigen import nn
+from minigen import backend, nn
 from minigen.cli import main
 from minigen.data import get_dataset, write_idx
 from minigen.models import autoregressive as AR
@@ -313,6 +313,7 @@ def test_pixelcnn_eval_reports_exact_nll_and_the_judges_sample_metrics(monkeypat
     assert result["nll"] == pytest.approx(-trainer.log_prob(trainer.test_data.images).mean(), rel=1e-12)
     assert result["nll_per_token"] == pytest.approx(result["nll"] / 64)
     assert result["samples"] == 40 and {"frechet_distance", "frechet_floor", "class_entropy"} <= set(result)
+    assert result["completions"] == 360 and 0 <= result["completion_accuracy"] <= 1     # 360 test halves filled in
 
 
 # ----- checkpoints and the command line -----
@@ -388,3 +389,198 @@ def test_the_weight_average_is_checkpointed_and_used_for_log_prob_and_samples(tm
     reopened = open_run(tmp_path)
     np.testing.assert_array_equal(reopened.log_prob(names), averaged)
     assert reopened.sample(20, 0) == trainer.sample(20, 0)
+
+
+# ----- the conditional PixelCNN: p(x | y), Bayes' rule, label-conditioned completion -----
+def make_conditional(steps=20, **extra):
+    """A small conditional PixelCNN on digits-binary, trained for ``steps`` steps."""
+    config = Config(family="autoregressive", data="digits-binary", model="pixelcnn", steps=steps, seed=0,
+                    batch_size=32, conditional=True, extra={**SMALL["pixelcnn"], **extra})
+    trainer = build(fill_defaults(config, trainer_class("autoregressive")))
+    train(trainer, quiet=True)
+    return trainer
+
+
+def toy_conditional_trainer(steps=30):
+    """A conditional PixelCNN on 2x2 binary images with three labels, trained briefly."""
+    images = np.array(list(itertools.product([0.0, 1.0], repeat=4)), dtype=np.float32).reshape(16, 1, 2, 2)
+    base = get_dataset("digits-binary", "train")
+    pick = [0, 5, 5, 15, 9, 5, 3, 15]
+    data = dataclasses.replace(base, data=images[pick], labels=np.array([0, 1, 1, 2, 0, 1, 2, 2]),
+                               shape=(1, 2, 2), num_classes=3)
+    config = fill_defaults(Config(family="autoregressive", data="digits-binary", model="pixelcnn", steps=steps,
+                                  batch_size=4, lr=0.02, conditional=True, extra=dict(SMALL["pixelcnn"])),
+                           trainer_class("autoregressive"))
+    mg.manual_seed(0)
+    trainer = AR.AutoregressiveTrainer(config, data, data)
+    train(trainer, quiet=True)
+    trainer.net.double()
+    return trainer, images
+
+
+def test_the_conditional_output_has_a_nonzero_gradient_wrt_the_class_table_of_every_masked_layer():
+    trainer = make_conditional(steps=0)
+    net = trainer.net
+    x = mg.tensor(np.random.default_rng(4).integers(0, 2, size=(3, 1, 8, 8)).astype(np.float32))
+    labels = np.array([2, 7, 2])
+    tables = [table.weight for table in net.label_bias]
+    assert len(tables) == 1 + len(net.blocks)                                     # the first layer and each block
+    grads = mg.grad(net(x, labels).sum(), tables)
+    for g in grads:
+        per_class = np.abs(g.numpy()).sum(axis=1)                                 # (C,)
+        assert np.all(per_class[[2, 7]] > 0)                                      # the labels asked for
+        assert np.all(np.delete(per_class, [2, 7]) == 0)                          # and no other class
+
+
+def test_an_unconditional_pixelcnn_takes_no_label_and_a_conditional_one_needs_one():
+    x = mg.tensor(np.zeros((2, 1, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="unconditional one takes none"):
+        make("pixelcnn", data="digits-binary", steps=0).net(x, np.array([1, 2]))
+    with pytest.raises(ValueError, match="needs the labels"):
+        make_conditional(steps=0).net(x)
+    assert make("pixelcnn", data="digits-binary", steps=0).net.label_bias == []
+
+
+def test_the_conditional_pixelcnn_is_still_causal_in_raster_order():
+    trainer = make_conditional(steps=3)                                           # tables no longer zero
+    x = mg.tensor(np.random.default_rng(1).integers(0, 2, size=(2, 1, 5, 5)).astype(np.float32),
+                  requires_grad=True)
+    logits = trainer.net(x, np.array([3, 8]))
+    for i in range(25):
+        r, c = divmod(i, 5)
+        (g,) = mg.grad(logits[:, 0, r, c].sum(), x, retain_graph=True)
+        raster = np.abs(g.numpy()).sum(axis=(0, 1)).reshape(25)
+        assert np.all(raster[i:] == 0), (i, raster)
+        if i > 0:
+            assert raster[:i].sum() > 0
+
+
+def test_conditional_row_logits_from_a_band_of_rows_equal_the_full_forward_pass():
+    net = make_conditional(steps=3).net
+    net.eval()
+    x = mg.tensor(np.random.default_rng(2).integers(0, 2, size=(3, 1, 8, 8)).astype(np.float32))
+    labels = np.array([0, 4, 9])
+    full = net(x, labels).numpy()
+    maps = [np.zeros((3, 8, 8, 8), np.float32) for _ in range(1 + len(net.blocks))]
+    for r in range(8):
+        np.testing.assert_allclose(net.row_logits(x, r, maps, labels).numpy(), full[:, 0, r], rtol=1e-5, atol=1e-5)
+
+
+def test_class_conditional_probabilities_of_the_16_binary_2x2_images_sum_to_one_for_each_label():
+    trainer, images = toy_conditional_trainer()
+    for y in range(3):
+        p = np.exp(trainer.log_prob(images.astype(np.float64), labels=np.full(16, y)))
+        assert p.sum() == pytest.approx(1.0, abs=1e-6), y
+    marginal = np.exp(trainer.log_prob(images.astype(np.float64)))                 # y summed out
+    assert marginal.sum() == pytest.approx(1.0, abs=1e-6)
+    p5 = np.exp(trainer.log_prob(images[[5, 5, 5]].astype(np.float64), labels=np.array([0, 1, 2])))
+    assert p5[1] > max(p5[0], p5[2])                                               # it learnt that 5 is a 1
+
+
+def test_the_top_rows_likelihood_is_the_bottom_rows_summed_out():
+    trainer, images = toy_conditional_trainer()
+    by_top = {}
+    for y in range(3):
+        full = np.exp(trainer.image_log_likelihood(images.astype(np.float64), np.full(16, y)))       # (16,)
+        top = np.exp(trainer.image_log_likelihood(images.astype(np.float64), np.full(16, y), rows=1))
+        for k in range(16):                                                        # images 4a..4a+3 share a top row
+            by_top.setdefault((y, k // 4), []).append((full[k], top[k]))
+    for pairs in by_top.values():
+        full, top = zip(*pairs)
+        assert sum(full) == pytest.approx(top[0], rel=1e-9) and np.ptp(top) < 1e-12
+
+
+def test_bayes_rule_gives_a_distribution_over_labels_and_eval_reports_the_model_as_a_classifier(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)
+    trainer = make_conditional(steps=30)
+    images, labels = trainer.test_data.images[:20], trainer.test_data.labels[:20]
+    joint = trainer.class_log_likelihoods(images)                                  # (20, 10): log p(x | y)
+    prior = np.bincount(trainer.train_data.labels, minlength=10) / len(trainer.train_data)
+    posterior = joint + np.log(prior) - np.logaddexp.reduce(joint + np.log(prior), axis=1, keepdims=True)
+    np.testing.assert_allclose(np.exp(posterior).sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(trainer.log_prob(images), np.logaddexp.reduce(joint + np.log(prior), axis=1),
+                               rtol=1e-12)
+    part = trainer.evaluate_classifier(images, labels)
+    assert part["bayes_accuracy"] == pytest.approx((posterior.argmax(1) == labels).mean())
+    assert part["bayes_nll"] == pytest.approx(-posterior[np.arange(20), labels].mean(), rel=1e-9)
+    assert part["nll"] == pytest.approx(-trainer.log_prob(images, labels=labels).mean(), rel=1e-9)
+    result = trainer.evaluate()
+    assert {"nll", "nll_marginal", "bayes_accuracy", "bayes_nll", "label_accuracy", "per_label_accuracy",
+            "frechet_distance", "frechet_floor", "class_entropy", "completion_accuracy"} <= set(result)
+    assert result["nll"] < result["nll_marginal"]                                  # knowing y helps
+
+
+def test_conditional_samples_cycle_through_the_classes_and_a_label_picks_one():
+    trainer = make_conditional(steps=60)
+    mixed = trainer.sample(20, 3)
+    assert mixed.shape == (20, 1, 8, 8) and set(np.unique(mixed)) <= {0.0, 1.0}
+    for k in range(10):   # the same uniforms per position: image i of the mix is a draw of class i % 10
+        np.testing.assert_array_equal(trainer.sample(20, 3, label=k)[k::10], mixed[k::10])
+    assert not np.array_equal(trainer.sample(20, 3, label=1), trainer.sample(20, 3, label=2))
+
+
+def test_a_completion_with_a_label_keeps_the_given_pixels_and_without_one_draws_it_from_the_top_half():
+    trainer = make_conditional(steps=10)
+    given = trainer.test_data.images[:6]
+    for options in ({"label": 3}, {}):
+        filled = trainer.sample(6, 0, given=given, mask="bottom", **options)
+        np.testing.assert_array_equal(filled[:, :, :4], given[:, :, :4])
+        assert set(np.unique(filled)) <= {0.0, 1.0}
+    with_3 = trainer.sample(6, 0, given=given, mask="bottom", label=3)
+    # a fixed label, drawn from the same generator: the same as completing under that label by hand
+    np.testing.assert_array_equal(with_3, trainer.complete(given, "bottom", 6, 0, labels=[3] * 6))
+    # without a label: the labels drawn from p(y | top half), then the completion under them
+    rng = backend.private_generator(0)
+    top = given.copy()
+    top[:, :, 4:] = 0
+    drawn = trainer.posterior_labels(top, 4, rng)
+    assert drawn.shape == (6,) and set(drawn) <= set(range(10))
+    np.testing.assert_array_equal(trainer.sample(6, 0, given=given, mask="bottom"),
+                                  trainer.fill(top, 32, rng, 1.0, 1000, drawn))
+
+
+@pytest.mark.parametrize("options, message", [({"label": 10}, "--label: must be a class of digits-binary"),
+                                              ({"label": -1}, "an integer from 0 to 9"),
+                                              ({"guidance": 2.0}, "--guidance: classifier-free guidance is for diffusion")])
+def test_bad_conditional_sampling_options_are_refused_naming_the_flag(options, message):
+    with pytest.raises((ValueError, NotImplementedError), match=message):
+        make_conditional(steps=0).sample(2, 0, **options)
+
+
+@pytest.mark.parametrize("labels, message", [(np.array([1, 2]), "3 integers"), (np.array([0, 1, 10]), "from 0 to 9"),
+                                             (np.array([0.0, 1.0, 2.0]), "dtype float64")])
+def test_log_prob_refuses_labels_that_do_not_fit(labels, message):
+    x = get_dataset("digits-binary", "test").images[:3]
+    with pytest.raises(ValueError, match=message):
+        make_conditional(steps=0).log_prob(x, labels=labels)
+    with pytest.raises(ValueError, match="trained with --conditional"):
+        make("pixelcnn", data="digits-binary", steps=0).log_prob(x, labels=np.array([0, 1, 2]))
+
+
+def test_conditional_is_refused_for_text_and_label_for_text_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "autoregressive", "--data", "names", "--conditional", "--out", str(tmp_path / "r"), "--quiet"])
+    assert exit_info.value.code == 2 and "--conditional needs labelled data" in capsys.readouterr().err
+    with pytest.raises(NotImplementedError, match="--label: this autoregressive run is not conditional"):
+        make("bigram", steps=0).sample(2, 0, label=1)
+
+
+def test_conditional_run_samples_a_label_and_completes_from_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)
+    trainer = make_conditional(steps=5)
+    history, seconds = train(trainer, quiet=True)
+    write_run(trainer, history, seconds, tmp_path / "run")
+    reopened = open_run(tmp_path / "run")
+    x = trainer.test_data.images[:4]
+    np.testing.assert_array_equal(reopened.log_prob(x, labels=np.array([1, 2, 3, 4])),
+                                  trainer.log_prob(x, labels=np.array([1, 2, 3, 4])))
+    main(["sample", str(tmp_path / "run"), "--n", "6", "--label", "7", "--seed", "2", "--out", str(tmp_path / "7.npy")])
+    np.testing.assert_array_equal(np.load(tmp_path / "7.npy"), trainer.sample(6, 2, label=7))
+    np.save(tmp_path / "given.npy", x)
+    main(["sample", str(tmp_path / "run"), "--n", "4", "--label", "2", "--given", str(tmp_path / "given.npy"),
+          "--mask", "bottom", "--out", str(tmp_path / "filled.npy")])
+    np.testing.assert_array_equal(np.load(tmp_path / "filled.npy")[:, :, :4], x[:, :, :4])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", str(tmp_path / "run"), "--label", "12", "--out", str(tmp_path / "bad.npy")])
+    assert exit_info.value.code == 2 and "--label" in capsys.readouterr().err

@@ -217,3 +217,45 @@ def test_sampling_distribution_at_huge_logits_in_float32_is_finite():
 def test_bad_temperature_or_top_k_is_refused_naming_the_flag(kwargs, message):
     with pytest.raises(ValueError, match=message):
         A.sampling_distribution(mg.zeros(1, 3), **kwargs)
+
+
+# ----- Bayes' rule over class-conditional likelihoods -----
+@st.composite
+def bayes_case(draw):
+    """log p(x | y) (N, C) (moderate, and now and then hundreds of nats below 0, as image
+    likelihoods are) and a log prior (C,) (any finite values: the functions do not need it normalised)."""
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    likelihood = st.one_of(floats(-20, 5), floats(-20, 5), floats(-600, -300))
+    return draw(arrays((n, c), likelihood)), draw(arrays((c,), floats(-4, 0)))
+
+
+@given(case=bayes_case())
+def test_bayes_posterior_and_marginal_match_central_differences_first_and_second_order(case):
+    log_lik, log_prior = case
+    for fn in (A.bayes_posterior, A.log_marginal):
+        assert mg.gradcheck(fn, [leaf(log_lik), leaf(log_prior)])
+        assert mg.gradgradcheck(fn, [leaf(log_lik), leaf(log_prior)])
+
+
+@given(case=bayes_case())
+def test_bayes_posterior_is_a_distribution_over_labels_equal_to_the_joint_over_the_marginal(case):
+    log_lik, log_prior = case
+    posterior = A.bayes_posterior(leaf(log_lik), leaf(log_prior)).numpy()            # (N, C)
+    marginal = A.log_marginal(leaf(log_lik), leaf(log_prior)).numpy()                 # (N,)
+    np.testing.assert_allclose(np.exp(posterior).sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(marginal, np.logaddexp.reduce(log_lik + log_prior, axis=1), rtol=1e-12, atol=1e-12)
+    # Bayes' rule as written: log p(y | x) = log p(x | y) + log p(y) - log p(x)
+    np.testing.assert_allclose(posterior, log_lik + log_prior - marginal[:, None], rtol=1e-10, atol=1e-10)
+
+
+def test_bayes_posterior_of_likelihoods_hundreds_of_nats_down_in_float32_is_finite_and_exact():
+    log_lik = mg.tensor([[-500.0, -501.0, -900.0]], dtype="float32", requires_grad=True)
+    prior = mg.tensor(np.log([0.5, 0.25, 0.25]), dtype="float32")
+    posterior = A.bayes_posterior(log_lik, prior)
+    # p(y | x) proportional to p(y) e^{log p(x | y)}: 0.5 : 0.25 e^{-1} : ~0
+    expected = np.array([0.5, 0.25 * math.exp(-1), 0.0])
+    np.testing.assert_allclose(np.exp(posterior.numpy()[0]), expected / expected.sum(), rtol=1e-5, atol=1e-30)
+    assert A.log_marginal(log_lik, prior).item() == pytest.approx(-500 + math.log(0.5 + 0.25 * math.exp(-1)),
+                                                                  rel=1e-6)
+    posterior[:, 0].sum().backward()
+    assert np.all(np.isfinite(log_lik.grad.numpy()))

@@ -16,6 +16,13 @@ gradient of decode's output with respect to its input to prove the causality.
 
 Images. PixelCNN models binary pixels: digits-binary as it is, and the 28x28 ``idx:`` images
 (values in [-1, 1]) binarised at 0 (pixel > 0 -> 1). Its samples are binary draws in {0, 1}.
+
+Labels (``--conditional``, images only: names have no labels). The PixelCNN learns p(x | y)
+with a class bias in every masked layer; with the training split's class frequencies as p(y)
+it is a model of (x, y), so it is also a classifier, by Bayes' rule over its ten exact
+likelihoods (objectives/autoregressive.py), and ``log_prob(x)`` without labels is the exact
+marginal log p(x). A completion asked for no label draws the label from p(y | the given top
+half), exact too (raster order: the top half's likelihood is the first half of the chain rule).
 """
 import contextlib
 import math
@@ -172,25 +179,46 @@ class PixelCNN(nn.Module):
     Output pixel i depends on input pixels j < i in raster order, and on no row below its own:
     so row r's logits can be computed from rows 0..r alone, and, keeping every layer's maps of
     the rows above, from a band of a few rows per layer (``row_logits``, what sampling uses).
+
+    Conditional (``num_classes``): p(x | y). Each masked layer gets a table (C, w) whose row y is
+    added, one number per channel, to the layer's output at every pixel (the conditional
+    PixelCNN's class bias): the label reaches every pixel's conditional, and since it is the
+    same at every position it leaves the raster-order causality as it was. The tables start
+    at zero: at initialisation the model ignores the label and learns to use it.
     """
 
-    def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3, dropout=0.0):
+    def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3, dropout=0.0, num_classes=None):
         super().__init__()
         self.first = VisibleTapsConv(1, width, first_kernel, "A")
         self.blocks = [VisibleTapsConv(width, width, kernel, "B") for _ in range(blocks)]
         self.drop = nn.Dropout(dropout)                          # on each block's update (training only)
         self.hidden = nn.Conv2d(width, width, 1)
         self.out = nn.Conv2d(width, 1, 1)
+        self.num_classes = num_classes
+        self.label_bias = [nn.Embedding(num_classes, width) for _ in range(1 + blocks)] if num_classes else []
+        for table in self.label_bias:
+            nn.init.zeros_(table.weight)
 
-    def forward(self, x):
-        h = self.first(2 * x - 1)                                # (N, w, H, W): pixels as -1 / +1
-        for conv in self.blocks:
-            h = h + self.drop(conv(F.relu(h)))                   # (N, w, H, W)
+    def biases(self, labels):
+        """Per masked layer, what it adds after its convolution: row ``labels`` (N,) ints of its
+        class table as (N, w, 1, 1) for a conditional model; 0 for an unconditional one."""
+        if (labels is None) != (self.num_classes is None):
+            raise ValueError("PixelCNN: a conditional model needs the labels (N,) of its images, an "
+                             "unconditional one takes none")
+        if labels is None:
+            return [0.0] * (1 + len(self.blocks))
+        return [table(labels).reshape(len(labels), -1, 1, 1) for table in self.label_bias]
+
+    def forward(self, x, labels=None):
+        first, *rest = self.biases(labels)
+        h = self.first(2 * x - 1) + first                        # (N, w, H, W): pixels as -1 / +1
+        for conv, bias in zip(self.blocks, rest):
+            h = h + self.drop(conv(F.relu(h))) + bias            # (N, w, H, W)
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, H, W)
         return self.out(h)                                       # (N, 1, H, W) logits
 
-    def row_logits(self, x, r, maps):
-        """Row r of ``forward(x)``'s logits, (N, W), from rows 0..r of x (N, 1, H, W) Tensor.
+    def row_logits(self, x, r, maps, labels=None):
+        """Row r of ``forward(x, labels)``'s logits, (N, W), from rows 0..r of x (N, 1, H, W) Tensor.
 
         ``maps``: per layer, the hidden maps (N, w, H, W) (raw arrays, one per convolution) whose
         rows < r earlier calls filled in; this call (re)computes row r of each and stores it.
@@ -199,12 +227,13 @@ class PixelCNN(nn.Module):
         def band(conv):
             return max(0, r - conv.kernel_size[0] // 2)
 
+        first, *rest = self.biases(labels)
         lo = band(self.first)
-        h = self.first(2 * x[:, :, lo:r + 1] - 1)[:, :, -1:]     # (N, w, 1, W): row r
+        h = self.first(2 * x[:, :, lo:r + 1] - 1)[:, :, -1:] + first   # (N, w, 1, W): row r
         maps[0][:, :, r:r + 1] = h.data
-        for k, conv in enumerate(self.blocks, start=1):
+        for k, (conv, bias) in enumerate(zip(self.blocks, rest), start=1):
             below = mg.tensor(maps[k - 1][:, :, band(conv):r + 1])   # (N, w, rows, W) of the layer below
-            h = h + self.drop(conv(F.relu(below))[:, :, -1:])    # (N, w, 1, W)
+            h = h + self.drop(conv(F.relu(below))[:, :, -1:]) + bias   # (N, w, 1, W)
             maps[k][:, :, r:r + 1] = h.data
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, 1, W)
         return self.out(h)[:, 0, 0]                              # (N, W)
@@ -240,11 +269,15 @@ GIVEN_SEED = 7              # which test images the gallery completes
 class AutoregressiveTrainer(Trainer):
     DEFAULTS = {name: {k: RECIPES[name][k] for k in ("steps", "batch_size", "lr")} for name in RECIPES}
     DATA = ("names", "surnames", "digits-binary", "idx:")
-    # the tour's PixelCNN is a narrower one, and skips the judge (its samples and completions are
-    # in the gallery; `minigen train autoregressive --data digits-binary` scores 1,000 samples)
+    CONDITIONAL = True          # PixelCNN on labelled images (check_data refuses it for names)
+    # the tour's PixelCNNs are narrower ones, and their evaluation skips the samples (the tour
+    # judges 1,000 of its own; `minigen train autoregressive --data digits-binary` scores 1,000
+    # samples and 360 completions); the conditional one shows the model as a Bayes classifier
     TOUR = (TourStop("names", "transformer", steps=300, quick_steps=20, metric="nll_per_token"),
             TourStop("digits-binary", "pixelcnn", steps=200, quick_steps=5, metric="nll",
-                     extra={"width": 32, "blocks": 3, "eval_samples": 0}))
+                     extra={"width": 32, "blocks": 3, "eval_samples": 0}),
+            TourStop("digits-binary", "pixelcnn", steps=200, quick_steps=5, metric="bayes_accuracy",
+                     conditional=True, extra={"width": 32, "blocks": 3, "eval_samples": 0}))
 
     @classmethod
     def default_model(cls, data):
@@ -278,7 +311,11 @@ class AutoregressiveTrainer(Trainer):
             self.shape = tuple(train.shape)
             if self.shape[0] != 1:
                 raise ValueError(f"autoregressive: pixelcnn takes one-channel images, got shape {self.shape}")
-            self.net = PixelCNN(s["width"], s["blocks"], dropout=s["dropout"])
+            classes = train.num_classes if config.conditional else None
+            self.net = PixelCNN(s["width"], s["blocks"], dropout=s["dropout"], num_classes=classes)
+            if classes:                                            # p(y): the training split's frequencies
+                counts = backend.xp_for("cpu").bincount(train.labels, minlength=classes)
+                self.log_prior = mg.tensor(counts / counts.sum(), dtype="float64").log()   # (C,)
         self.net.to(config.device)
         self.modules = {"net": self.net}
         self.optimizers = {"net": optim.AdamW(self.net.parameters(), lr=config.lr,
@@ -320,6 +357,8 @@ class AutoregressiveTrainer(Trainer):
             arrays = self.encode(self.train_data.text)
         else:
             arrays = (self.binarise(self.train_data.images),)
+            if self.config.conditional:
+                arrays += (self.train_data.labels,)
         loader = DataLoader(*arrays, batch_size=self.config.batch_size, shuffle=True, seed=self.config.seed,
                             drop_last=True, device=self.config.device)
         return endless(loader, self.step_count)
@@ -334,9 +373,14 @@ class AutoregressiveTrainer(Trainer):
         logits = A.force_end(self.net(inputs), self.max_len)    # (B, steps, V)
         return A.sequence_nll(logits, targets, mask), mask.sum()
 
-    def image_nll(self, x):
-        """-log p(image) per image (N,) for binary x (N, 1, H, W) Tensor."""
-        return A.bernoulli_nll(self.net(x), x)
+    def image_nll(self, x, labels=None, rows=None):
+        """-log p(image) per image (N,) for binary x (N, 1, H, W) Tensor; -log p(image | label)
+        for a conditional model, labels (N,) ints. ``rows``: of the first ``rows`` rows only (the
+        first rows * W terms of the chain rule: exact, they depend on nothing below)."""
+        logits = self.net(x, labels)                             # (N, 1, H, W)
+        if rows is not None:
+            logits, x = logits[:, :, :rows], x[:, :, :rows]      # (N, 1, rows, W)
+        return A.bernoulli_nll(logits, x)
 
     def train_step(self, batch):
         s = self.settings
@@ -348,8 +392,8 @@ class AutoregressiveTrainer(Trainer):
             nll, count = self.text_nll(tokens.data, lengths.data)
             loss = nll.sum() * (1.0 / float(count))                # nats per predicted character
         else:
-            (x,) = batch
-            loss = self.image_nll(x).mean() * (1.0 / math.prod(self.shape))   # nats per pixel
+            x, *labels = batch                                     # labels: [(B,)] when conditional
+            loss = self.image_nll(x, *labels).mean() * (1.0 / math.prod(self.shape))   # nats per pixel
         opt.zero_grad()
         loss.backward()
         if s["clip"]:
@@ -359,27 +403,64 @@ class AutoregressiveTrainer(Trainer):
             self.ema.update()
         return {"nll": loss.item()}
 
-    def log_prob(self, x, batch_size=1000):
+    def log_prob(self, x, batch_size=1000, labels=None):
         """log p(x) in nats, one per example, exact: x a list of str (text) or an array
-        (N, 1, H, W) in the data's own values (images). A NumPy float64 array (N,)."""
+        (N, 1, H, W) in the data's own values (images). A NumPy float64 array (N,).
+
+        A conditional run: log p(x | labels) for ``labels`` (N,) ints, and without them the
+        marginal log p(x) = logsumexp_y (log p(x | y) + log p(y)), p(y) the training frequencies."""
+        if labels is not None and not self.config.conditional:
+            raise ValueError("log_prob: labels are for a run trained with --conditional; this one is not")
+        if not self.text:
+            images = self.check_images(x)
+            if labels is None and self.config.conditional:
+                joint = mg.tensor(self.class_log_likelihoods(images, batch_size=batch_size), dtype="float64")
+                return A.log_marginal(joint, self.log_prior).numpy()
+            return self.image_log_likelihood(images, self.check_labels(labels, len(images)), batch_size=batch_size)
+        if isinstance(x, str):
+            raise ValueError("log_prob: give a list of names, not one str")
+        tokens, lengths = self.encode(list(x))
         self.eval_mode()
         parts = []
         with mg.no_grad(), self.averaged():
-            if self.text:
-                if isinstance(x, str):
-                    raise ValueError("log_prob: give a list of names, not one str")
-                tokens, lengths = self.encode(list(x))
-                for i in range(0, len(lengths), batch_size):
-                    nll, _ = self.text_nll(backend.to_device(tokens[i:i + batch_size], self.config.device),
-                                           backend.to_device(lengths[i:i + batch_size], self.config.device))
-                    parts.append(-nll.numpy())
-            else:
-                images = self.check_images(x)
-                dtype = next(self.net.parameters()).dtype                    # float32, or float64 (tests)
-                for i in range(0, len(images), batch_size):
-                    batch = mg.tensor(images[i:i + batch_size], dtype=dtype, device=self.config.device)
-                    parts.append(-self.image_nll(batch).numpy())
+            for i in range(0, len(lengths), batch_size):
+                nll, _ = self.text_nll(backend.to_device(tokens[i:i + batch_size], self.config.device),
+                                       backend.to_device(lengths[i:i + batch_size], self.config.device))
+                parts.append(-nll.numpy())
         return backend.xp_for("cpu").concatenate(parts).astype("float64")
+
+    def image_log_likelihood(self, images, labels=None, rows=None, batch_size=1000):
+        """log p(x) (or log p(x | labels), labels (N,) host ints) of binary host images
+        (N, 1, H, W), of their first ``rows`` rows when given: a NumPy float64 array (N,)."""
+        self.eval_mode()
+        dtype = next(self.net.parameters()).dtype                        # float32, or float64 (tests)
+        parts = []
+        with mg.no_grad(), self.averaged():
+            for i in range(0, len(images), batch_size):
+                batch = mg.tensor(images[i:i + batch_size], dtype=dtype, device=self.config.device)
+                y = None if labels is None else backend.to_device(labels[i:i + batch_size], self.config.device)
+                parts.append(-self.image_nll(batch, y, rows).numpy())
+        return backend.xp_for("cpu").concatenate(parts).astype("float64")
+
+    def class_log_likelihoods(self, images, rows=None, batch_size=1000):
+        """log p(x | y) for every class y of a conditional run: (N, C) float64 host array, of
+        binary host images (N, 1, H, W) (their first ``rows`` rows when given)."""
+        host = backend.xp_for("cpu")
+        return host.stack([self.image_log_likelihood(images, host.full(len(images), y, dtype="int64"), rows,
+                                                     batch_size) for y in range(self.net.num_classes)], axis=1)
+
+    def check_labels(self, labels, n):
+        """The labels (n,) of n images for log_prob: None for an unconditional run, else ints
+        0..C-1 as an int64 host array (a ValueError says what does not fit)."""
+        if labels is None:
+            return None
+        host = backend.xp_for("cpu")
+        labels = host.asarray(labels)
+        classes = self.net.num_classes
+        if labels.shape != (n,) or labels.dtype.kind not in "iu" or (n and not 0 <= labels.min() <= labels.max() < classes):
+            raise ValueError(f"log_prob: labels must be {n} integers from 0 to {classes - 1} (one per image), "
+                             f"got shape {labels.shape} of dtype {labels.dtype}")
+        return labels.astype("int64")
 
     def check_images(self, x):
         """Images (N, 1, H, W) like the data's, in its own values -> binary float32 host array."""
@@ -397,7 +478,9 @@ class AutoregressiveTrainer(Trainer):
         """n samples: names (a list of str) or binary images (n, 1, H, W) float32 in {0, 1}.
 
         Options: temperature and top_k (text; temperature also for images), prompt (text: every
-        name starts with it), given + mask="bottom" (images: complete the hidden bottom half).
+        name starts with it), given + mask="bottom" (images: complete the hidden bottom half),
+        label (conditional runs: images of that class; without it, classes 0, 1, ..., C-1 in
+        turn, and a completion draws its label from p(y | the given half)).
         Draws come from a private generator seeded by ``seed``.
         """
         self.refuse_unconditional(options)
@@ -405,7 +488,10 @@ class AutoregressiveTrainer(Trainer):
             if name in options:
                 raise NotImplementedError(f"--{name.replace('_', '-')}: is for diffusion runs; "
                                           f"autoregressive models sample one step at a time")
-        unknown = set(options) - {"temperature", "top_k", "prompt", "given", "mask"}
+        if "guidance" in options:
+            raise NotImplementedError("--guidance: classifier-free guidance is for diffusion runs; a conditional "
+                                      "PixelCNN draws from p(x | y) exactly (--label K)")
+        unknown = set(options) - {"temperature", "top_k", "prompt", "given", "mask", "label"}
         if unknown:
             raise NotImplementedError(f"autoregressive: sampling takes no {sorted(unknown)}")
         temperature = options.get("temperature", 1.0)
@@ -421,9 +507,12 @@ class AutoregressiveTrainer(Trainer):
                                           f"has two values (--temperature works)")
         if ("given" in options) != ("mask" in options):
             raise ValueError("--given and --mask go together")
+        label = options.get("label")
         if "given" in options:
-            return self.complete(options["given"], options["mask"], n, seed, temperature)
-        return self.sample_images(n, seed, temperature)
+            labels = None if label is None else self.sample_labels(n, label)
+            return self.complete(options["given"], options["mask"], n, seed, temperature, labels)
+        labels = self.sample_labels(n, label) if self.config.conditional else None
+        return self.sample_images(n, seed, temperature, labels)
 
     def sample_text(self, n, seed, temperature=1.0, top_k=None, prompt="", cache=True):
         """n names, each starting with ``prompt``, drawn one character at a time until the end
@@ -462,15 +551,21 @@ class AutoregressiveTrainer(Trainer):
         rows = backend.to_host(tokens[:, 1:]).tolist()                 # every row ends (force_end)
         return ["".join(self.vocab[i] for i in row[:row.index(BOUNDARY)]) for row in rows]
 
-    def sample_images(self, n, seed, temperature=1.0, batch_size=1000):
-        """n binary images drawn pixel by pixel in raster order."""
+    def sample_images(self, n, seed, temperature=1.0, labels=None, batch_size=1000):
+        """n binary images drawn pixel by pixel in raster order (of the classes ``labels``, n
+        ints, for a conditional run)."""
         host = backend.xp_for("cpu")
         blank = host.zeros((n,) + self.shape, dtype="float32")
-        return self.fill(blank, 0, seed, temperature, batch_size)
+        return self.fill(blank, 0, backend.private_generator(seed), temperature, batch_size, labels)
 
-    def complete(self, given, mask, n, seed, temperature=1.0, batch_size=1000):
+    def complete(self, given, mask, n, seed, temperature=1.0, labels=None, batch_size=1000):
         """The bottom halves of ``given`` (n or 1 images, float32 (N, 1, H, W) in [0, 1]) filled in,
-        in raster order, conditioned exactly on every given pixel above them."""
+        in raster order, conditioned exactly on every given pixel above them.
+
+        A conditional run completes image i as class labels[i]; without labels, it first draws
+        each image's label from p(y | its top half) (Bayes' rule on the top half's exact
+        likelihoods), so the completion is a draw of the marginal model, sum_y p(y) p(x | y),
+        given the top half: what the unconditional question asks, answered honestly."""
         if mask != "bottom":
             raise ValueError(f"--mask {mask}: PixelCNN fills pixels in raster order (row by row, top to "
                              f"bottom), so it can condition exactly on the given pixels only when they "
@@ -480,16 +575,25 @@ class AutoregressiveTrainer(Trainer):
         hidden = half_mask(images.shape, "bottom")
         images[hidden] = 0.0
         first_row = self.shape[1] - self.shape[1] // 2
-        return self.fill(images, first_row * self.shape[2], seed, temperature, batch_size)
+        rng = backend.private_generator(seed)
+        if self.config.conditional and labels is None:
+            labels = self.posterior_labels(images, first_row, rng)
+        return self.fill(images, first_row * self.shape[2], rng, temperature, batch_size, labels)
 
-    def fill(self, images, start, seed, temperature, batch_size):
-        """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order.
+    def posterior_labels(self, images, rows, rng):
+        """One label per binary host image (N, 1, H, W), drawn from p(y | its first ``rows`` rows)."""
+        top = mg.tensor(self.class_log_likelihoods(images, rows), dtype="float64")   # (N, C): log p(top | y)
+        posterior = A.bayes_posterior(top, self.log_prior).exp()                       # (N, C)
+        return backend.to_host(draw(posterior, rng))                                   # (N,)
+
+    def fill(self, images, start, rng, temperature, batch_size, labels=None):
+        """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order, with
+        the host generator ``rng`` (of the classes ``labels``, N ints, for a conditional run).
 
         Each pixel's logit is ``PixelCNN.row_logits`` of its row: the network runs on a band of
         rows, reusing the maps of the rows above (exact: equal to the full forward pass)."""
         if not temperature > 0:
             raise ValueError(f"--temperature: must be > 0, got {temperature}")
-        rng = backend.private_generator(seed)
         _, _, h, w = images.shape
         layers = 1 + len(self.net.blocks)
         out = []
@@ -497,14 +601,16 @@ class AutoregressiveTrainer(Trainer):
         with mg.no_grad(), self.averaged():
             for i in range(0, len(images), batch_size):
                 x = mg.tensor(images[i:i + batch_size], device=self.config.device)       # (b, 1, H, W)
+                y = None if labels is None else backend.to_device(
+                    backend.xp_for("cpu").asarray(labels[i:i + batch_size], dtype="int64"), self.config.device)
                 xp = x.xp
                 maps = [xp.zeros((len(x), self.settings["width"], h, w), dtype=x.dtype) for _ in range(layers)]
                 for r in range(h):
                     if (r + 1) * w <= start:
-                        self.net.row_logits(x, r, maps)                 # a given row: its maps only
+                        self.net.row_logits(x, r, maps, y)              # a given row: its maps only
                         continue
                     for c in range(max(0, start - r * w), w):
-                        logits = self.net.row_logits(x, r, maps)[:, c]                  # (b,)
+                        logits = self.net.row_logits(x, r, maps, y)[:, c]               # (b,)
                         p = F.sigmoid(logits * (1.0 / temperature)).data
                         u = xp.asarray(backend.to_device(rng.random(len(p)), self.config.device))
                         x.data[:, 0, r, c] = (u < p).astype(x.dtype)
@@ -532,19 +638,49 @@ class AutoregressiveTrainer(Trainer):
                 "data_mean_length": sum(map(len, test)) / len(test), "samples": len(samples)}
 
     def evaluate_images(self):
-        """Exact test NLL per image and per pixel; the judge's verdict on binary samples."""
+        """Exact test NLL per image and per pixel (a conditional run: -log p(x | y) with the test
+        labels, the marginal -log p(x), and the model as a classifier by Bayes' rule); the
+        judge's verdict on binary samples and on completions of the test digits' bottom halves."""
         images = self.test_data.images
-        log_p = self.log_prob(images)
-        result = {"nll": float(-log_p.mean()), "nll_per_token": float(-log_p.mean() / math.prod(self.shape)),
-                  "test_images": len(images)}
-        count = self.settings.get("eval_samples", EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0)
-        if count:
-            samples = self.sample(count, SAMPLE_SEED)                           # in [0, 1]
-            result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data))
+        if self.config.conditional:
+            result = self.evaluate_classifier(images, self.test_data.labels)
         else:
-            result["note"] = ("no sample metrics: eval_samples is 0 (the default for images larger than 8x8, "
-                              "where drawing pixel by pixel is slow; set config.extra['eval_samples'])")
+            log_p = self.log_prob(images)
+            result = {"nll": float(-log_p.mean())}
+        result.update(nll_per_token=result["nll"] / math.prod(self.shape), test_images=len(images))
+        count = self.settings.get("eval_samples", EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0)
+        if not count:
+            result["note"] = ("no sample or completion metrics: eval_samples is 0 (the default for images "
+                              "larger than 8x8, where drawing pixel by pixel is slow; set config.extra['eval_samples'])")
+            return result
+        samples = self.sample(count, SAMPLE_SEED)                               # in [0, 1]
+        labels = self.sample_labels(count) if self.config.conditional else None   # what sample() drew
+        result.update(judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data,
+                                                 labels=labels))
+        complete = lambda given, mask: self.sample(len(given), SAMPLE_SEED, given=given, mask=mask)   # noqa: E731
+        result.update(judge.completion_metrics(complete, self.config.data, self.test_data, "bottom"))
         return result
+
+    def evaluate_classifier(self, images, labels):
+        """A conditional run on the test images and their labels: ``nll`` = -log p(x | y) (exact),
+        ``nll_marginal`` = -log p(x) (y summed out: comparable to an unconditional run's nll),
+        ``bayes_accuracy`` and ``bayes_nll`` = -log p(y | x): the generative model as a classifier,
+        next to ``judge_accuracy``, the discriminative classifier's (the judge's) on the same digits;
+        ``bayes_accuracy_top_half``: from the top half alone (what a completion's label is drawn from)."""
+        host = backend.xp_for("cpu")
+        images = self.check_images(images)
+        joint = self.class_log_likelihoods(images)                             # (N, C): log p(x | y)
+        rows = host.arange(len(labels))
+        loglik = mg.tensor(joint, dtype="float64")
+        posterior = A.bayes_posterior(loglik, self.log_prior).numpy()          # (N, C): log p(y | x)
+        top = mg.tensor(self.class_log_likelihoods(images, rows=self.shape[1] - self.shape[1] // 2), dtype="float64")
+        top_guess = A.bayes_posterior(top, self.log_prior).numpy().argmax(axis=1)   # from the top half alone
+        return {"nll": float(-joint[rows, labels].mean()),
+                "nll_marginal": float(-A.log_marginal(loglik, self.log_prior).numpy().mean()),
+                "bayes_accuracy": float((posterior.argmax(axis=1) == labels).mean()),
+                "bayes_accuracy_top_half": float((top_guess == labels).mean()),
+                "bayes_nll": float(-posterior[rows, labels].mean()), "bayes_prior": "training-split class frequencies",
+                "judge_accuracy": judge.digit_judge(self.config.data).accuracy}
 
     # ----- the picture -----
     def save_figure(self, path):
@@ -553,25 +689,39 @@ class AutoregressiveTrainer(Trainer):
         else:
             self.images_figure().savefig(path, dpi=100, bbox_inches="tight")
 
-    def names_figure(self, n=60, columns=4):
-        """n sampled names written on a figure, in columns."""
+    def names_figure(self, n=60, columns=4, prompts=("mar", "jo")):
+        """n sampled names written on a figure, in columns; then, for each prompt, a column of
+        names that complete it (`minigen sample --prompt`), under a heading that names it."""
         names = self.sample(n, 0)
         rows = -(-n // columns)
-        fig = figure(figsize=(1.6 * columns, 0.22 * rows + 0.6))
+        total = columns + len(prompts)
+        fig = figure(figsize=(1.6 * total, 0.22 * rows + 0.6))
         ax = fig.subplots()
         for k, name in enumerate(names):
             c, r = divmod(k, rows)
-            ax.text(c / columns, 1 - (r + 0.5) / rows, name, family="monospace", fontsize=9, va="center")
+            ax.text(c / total, 1 - (r + 0.5) / rows, name, family="monospace", fontsize=9, va="center")
+        for c, prompt in enumerate(prompts, start=columns):
+            ax.text(c / total, 1 - 0.5 / rows, f"--prompt {prompt}", family="monospace", fontsize=9,
+                    va="center", weight="bold")
+            for r, name in enumerate(self.sample(rows - 1, 0, prompt=prompt), start=1):
+                ax.text(c / total, 1 - (r + 0.5) / rows, name, family="monospace", fontsize=9, va="center")
         ax.set_axis_off()
-        ax.set_title(f"{self.config.model} on {self.config.data}: samples (T = 1)", fontsize=10)
+        ax.set_title(f"{self.config.model} on {self.config.data}: samples (T = 1); right: names that "
+                     f"complete a prompt", fontsize=10)
         return fig
 
     def images_figure(self):
         """Samples, and the bottom halves of test images filled in (given / completed / true).
-        Fewer of each for images larger than 8x8 (each pixel is one pass of the network)."""
+        Fewer of each for images larger than 8x8 (each pixel is one pass of the network). A
+        conditional run's samples have a class per column (0..C-1, as sample() draws them);
+        its completions draw their label from p(y | the given half)."""
         small = math.prod(self.shape) <= 64
         n, completions = (64, 10) if small else (16, 4)
         completions = min(completions, len(self.test_data))
+        columns = 8 if small else 4
+        if self.config.conditional:
+            columns = self.train_data.num_classes
+            n = columns * (10 if small else 2)
         samples = self.sample(n, 0)
         rng = backend.private_generator(GIVEN_SEED)
         pick = rng.choice(len(self.test_data), completions, replace=False)
@@ -581,8 +731,9 @@ class AutoregressiveTrainer(Trainer):
         shown[half_mask(shown.shape, "bottom")] = 0.5                   # grey: hidden
         fig = figure(figsize=(9, 4.2))
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
-        left.imshow(image_grid(samples, nrow=8 if small else 4), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        left.set_title(f"PixelCNN samples ({self.config.data})", fontsize=10)
+        left.imshow(image_grid(samples, nrow=columns), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        left.set_title(f"PixelCNN samples ({self.config.data})" if not self.config.conditional else
+                       f"PixelCNN samples of classes 0-{columns - 1} (a class per column)", fontsize=10)
         rows = backend.xp_for("cpu").concatenate([shown, filled, truth])
         right.imshow(image_grid(rows, nrow=completions), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         right.set_title("test digits: bottom half hidden (grey), filled in, true", fontsize=10)

@@ -62,6 +62,24 @@ Sampling: one step at a time, from p(x_t | x_<t) with two knobs (``sampling_dist
   often a fair share of the mass); k = 1 is greedy decoding.
 Either changes the distribution sampled from, so samples drawn with them are no longer
 samples of the model whose NLL is reported.
+
+Conditioning on a label, and the generative model as a classifier. A conditional model adds
+the label y to every conditional: p(x | y) = prod_t p(x_t | x_<t, y) (PixelCNN: a per-class
+bias in every masked layer), still exact, still normalised for each y. With a prior p(y) (here
+the training split's class frequencies, the maximum-likelihood estimate) it is a model of the
+pair, p(x, y) = p(y) p(x | y), and two more exact quantities follow by summing over the C labels:
+
+    the marginal   log p(x) = log sum_y p(y) p(x | y) = logsumexp_y (log p(x | y) + log p(y))
+    Bayes' rule    log p(y | x) = log p(x | y) + log p(y) - log p(x)
+                                = log_softmax_y (log p(x | y) + log p(y))
+
+(``log_marginal`` and ``bayes_posterior``; logsumexp and log_softmax subtract the largest term
+first, so a likelihood of -500 nats does not underflow.) The posterior turns the generative
+model into a classifier: argmax_y p(y | x) is its guess, -log p(y_true | x) its loss. And the
+same sums work on a prefix: the first k pixels' likelihood log p(x_<=k | y) is the sum of the
+first k terms of the chain rule (nothing later is involved), so p(y | the top half) is exact
+too, and completing a half image under the marginal model is: draw y from p(y | top half),
+then the bottom half from p(x_bottom | top half, y).
 """
 import math
 
@@ -136,3 +154,19 @@ def sampling_distribution(logits, temperature=1.0, top_k=None):
     xp = logits.xp
     rank = xp.argsort(xp.argsort(-logits.data, axis=-1, kind="stable"), axis=-1)    # 0 = the largest
     return F.softmax(mg.where(rank < top_k, scaled, -math.inf), axis=-1)
+
+
+def log_marginal(log_likelihoods, log_prior):
+    """log p(x) = logsumexp_y (log p(x | y) + log p(y)): the label summed out.
+
+    log_likelihoods (N, C): log p(x_n | y = c); log_prior (C,): log p(y = c) -> (N,) nats.
+    """
+    return F.logsumexp(log_likelihoods + log_prior, axis=-1)
+
+
+def bayes_posterior(log_likelihoods, log_prior):
+    """log p(y | x) by Bayes' rule: log_softmax_y (log p(x | y) + log p(y)).
+
+    log_likelihoods (N, C), log_prior (C,) -> (N, C); each row's exponentials sum to 1.
+    """
+    return F.log_softmax(log_likelihoods + log_prior, axis=-1)
