@@ -1,5 +1,6 @@
 """VAEs: an encoder q(z | x), a latent code z, a decoder p(x | z) (objectives/elbo.py).
 
+    JoinLabel                   --conditional: a label's learned embedding joined to a network's input
     MLPEncoder / MLPDecoder     any images, flattened (the default: 8x8 digits)
     ConvEncoder / ConvDecoder   images (N, C, S, S), S a multiple of 4 (28x28 IDX files);
                                 ConvTranspose2d layers in the decoder
@@ -24,6 +25,13 @@ with a learned, floored variance per pixel for digits (17 grey levels in [-1, 1]
 Sampling draws z ~ N(0, I) and paints it: binary data gets binary draws from the decoder's
 Bernoulli probabilities (what the model says a digit is, noise and all); Gaussian data gets
 the decoder's mean (a draw would add independent static to every pixel, nothing of the digit).
+
+The conditional VAE (``--conditional``, Sohn et al. 2015) learns p(x | y) for labelled data: each
+network has a learned embedding of the label y (``JoinLabel``, ``label_dim`` numbers a class)
+joined to its input, the pixels of the encoder, q(z | x, y), and the code of the decoder,
+p(x | z, y); the prior stays N(0, I). Its ELBO bounds log p(x | y) (objectives/elbo.py). Sampling
+paints each z as a class: ``--label K``, or the classes 0, 1, ..., 9 in turn; the likelihood
+(log_prob, eval's nll_iwae, and nll_iwae_per_label) is log p(x | y) given the images' labels.
 
 Evaluation (``minigen eval``): the k = 1000 importance-weighted estimate of -log p(x) on the
 test split (nll_iwae), the ELBO and its two terms from the same 1,000 draws per image, the
@@ -50,7 +58,9 @@ from minigen.viz import figure, image_grid
 class JoinLabel(nn.Module):
     """(h, y) -> h with a learned embedding (classes, dim) of the labels y (N,) joined on:
     features (N, F) -> (N, F + dim); images or feature maps (N, C, H, W) -> (N, C + dim, H, W),
-    the embedding the same at every pixel (extra input channels)."""
+    the embedding the same at every pixel (extra input channels). Followed by a Linear layer it
+    adds a learned vector per class, as a one-hot input would; the table is what the label
+    gradients reach (tests/test_vae.py), and conv inputs get ``dim`` channels, not one per class."""
 
     def __init__(self, classes, dim):
         super().__init__()
@@ -516,7 +526,8 @@ class VAETrainer(Trainer):
             ax.imshow(image_grid(images, nrow=10), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
             ax.set_title(title, fontsize=9)
             ax.set_axis_off()
-        fig.suptitle(f"VAE ({self.config.model}, {self.config.loss}) on {self.config.data}", fontsize=10)
+        kind = ", conditional" if self.config.conditional else ""
+        fig.suptitle(f"VAE ({self.config.model}, {self.config.loss}{kind}) on {self.config.data}", fontsize=10)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
 
