@@ -8,7 +8,10 @@
   log q(x_t | x_s) + log q(x_s | x_0) by a constant in x_s;
 - the variational bound's term is vlb_weight * ||eps - eps_theta||^2;
 - DDIM with eta = 1 is DDPM's step (variance and draw), with eta = 0 it needs no noise;
-  clipping keeps x^_0 in range and leaves an in-range prediction alone.
+  clipping keeps x^_0 in range and leaves an in-range prediction alone;
+- classifier-free guidance: the mixing formula on fixed numbers, W = 0 the conditional eps
+  exactly, gradchecked (first and second order, W a tensor too); it is the score of
+  p(x | y) p(y | x)^W for Gaussian classes; the label's dropout happens at the rate asked.
 """
 import math
 
@@ -227,3 +230,71 @@ def test_clipping_keeps_the_prediction_in_range_and_leaves_an_in_range_one_alone
     for step in (lambda c: D.ddim_step(x_in, eps, abar_t, abar_s, clip=c),
                  lambda c: D.ddpm_step(x_in, eps, abar_t, abar_s, noise=eps, clip=c)):
         np.testing.assert_allclose(step((-1, 1)).numpy(), step(None).numpy(), rtol=1e-12)
+
+
+# ----- classifier-free guidance -----
+@st.composite
+def guided(draw):
+    """(eps_cond, eps_uncond, W) float64 arrays of shapes that broadcast together (size-1, 0-d)."""
+    a, b, w = draw(S.broadcastable_shapes(count=3, min_dims=1, max_dims=4))
+    return draw(S.arrays(a)), draw(S.arrays(b)), draw(S.arrays(w, S.floats(0.0, 4.0)))
+
+
+@given(drawn=guided())
+def test_guided_eps_matches_central_differences_first_and_second_order(drawn):
+    tensors = [leaf(a) for a in drawn]
+    assert mg.gradcheck(D.guided_eps, tensors)
+    assert mg.gradgradcheck(D.guided_eps, tensors)
+
+
+def test_guided_eps_mixes_with_one_plus_w_and_minus_w_and_w_0_is_the_conditional_eps():
+    cond, uncond = mg.tensor([1.0, 2.0, -0.5]), mg.tensor([3.0, 5.0, 0.5])
+    np.testing.assert_array_equal(D.guided_eps(cond, uncond, 2.0).numpy(), [3 * 1 - 2 * 3, 3 * 2 - 2 * 5, 3 * -0.5 - 1.0])
+    np.testing.assert_array_equal(D.guided_eps(cond, uncond, 0.0).numpy(), cond.numpy())
+    np.testing.assert_array_equal(D.guided_eps(cond, uncond, -1.0).numpy(), uncond.numpy())   # W = -1: unconditional
+
+
+@given(x=S.floats(-3, 3), abar=S.floats(0.05, 0.95), w=S.floats(0.0, 4.0))
+def test_guidance_is_the_score_of_the_class_times_the_implicit_classifier_to_the_power_w(x, abar, w):
+    # two classes of 1-D Gaussian data, N(-1, s^2) and N(+1, s^2), equally likely; at level t
+    # each is N(+-sqrt(abar), v), v = abar s^2 + 1 - abar. The exact eps of class y, of the
+    # mixture (no label), guided; against -sqrt(1 - abar) times the score of
+    # p_t(x | y) p_t(y | x)^W computed from the densities by central differences.
+    s2, y, h = 0.3, 1, 1e-5
+    v = abar * s2 + 1 - abar
+    means = np.array([-1.0, 1.0]) * math.sqrt(abar)
+
+    def log_class(x, k):
+        return log_normal(x, means[k], v)
+
+    def log_mixture(x):
+        return np.logaddexp(log_class(x, 0), log_class(x, 1)) + math.log(0.5)
+
+    def log_guided(x):            # log p(x | y) + W log p(y | x), p(y | x) = p(x | y) p(y) / p(x)
+        return log_class(x, y) + w * (log_class(x, y) + math.log(0.5) - log_mixture(x))
+
+    eps_cond = (x - means[y]) * math.sqrt(1 - abar) / v
+    r = np.exp(np.array([log_class(x, 0), log_class(x, 1)]) + math.log(0.5) - log_mixture(x))   # p(k | x)
+    eps_uncond = float(((x - means) * math.sqrt(1 - abar) / v * r).sum())
+    got = D.guided_eps(mg.tensor(eps_cond, dtype="float64"), mg.tensor(eps_uncond, dtype="float64"), w).item()
+    score = (log_guided(x + h) - log_guided(x - h)) / (2 * h)
+    assert got == pytest.approx(-math.sqrt(1 - abar) * score, rel=1e-6, abs=1e-6)
+
+
+def test_drop_labels_drops_at_the_rate_asked_and_keeps_the_other_labels():
+    mg.manual_seed(0)
+    n, null = 20000, 10
+    labels = mg.tensor(np.arange(n) % 10, dtype="int64")
+    for p in (0.0, 0.1, 0.2, 0.5):
+        u = mg.rand(n)
+        dropped = D.drop_labels(labels, u, p, null).numpy()
+        is_null = dropped == null
+        # the share dropped is within 4 standard errors of p (exactly 0 for p = 0)
+        assert abs(is_null.mean() - p) <= 4 * math.sqrt(p * (1 - p) / n), (p, is_null.mean())
+        np.testing.assert_array_equal(is_null, u.numpy() < p)       # exactly where the draw fell under p
+        np.testing.assert_array_equal(dropped[~is_null], labels.numpy()[~is_null])
+        assert dropped.dtype == np.int64
+    with pytest.raises(ValueError, match=r"p_uncond: the label's dropout rate must be in \[0, 1\), got 1.5"):
+        D.drop_labels(labels, u, 1.5, null)
+    with pytest.raises(ValueError, match="the draws have shape"):
+        D.drop_labels(labels, mg.rand(3), 0.1, null)

@@ -76,6 +76,37 @@ network passes instead of T.
 
 Clipping. Images live in a known range (here [-1, 1]); x^_0 can be clipped to it at every step
 (Ho et al. do so), and eps recomputed from the clipped x^_0 so that the step stays consistent.
+
+Conditioning and classifier-free guidance (Ho & Salimans 2022). To learn p(x | y) for labels y,
+give the network y too: eps_theta(x_t, t, y), trained by the same loss on labelled pairs. By the
+argument above it then learns the score of the noised class: grad log q_t(x_t | y) =
+-eps_theta(x_t, t, y) / sqrt(1 - abar_t).
+
+Bayes' rule, p(y | x) = p(x | y) p(y) / p(x), holds at every noise level, and p(y) does not
+depend on x, so an implicit classifier lies in the difference of two scores:
+
+    grad log p_t(y | x) = grad log p_t(x | y) - grad log p_t(x).
+
+Classifier guidance samples from p_t(x | y) p_t(y | x)^W, which favours the x a classifier is
+surest of, with the score grad log p_t(x | y) + W grad log p_t(y | x). Put the implicit
+classifier in its place:
+
+    grad log p_t(x | y) + W (grad log p_t(x | y) - grad log p_t(x))
+        = (1 + W) grad log p_t(x | y) - W grad log p_t(x),
+
+and, both scores being -eps / sqrt(1 - abar_t) with the same factor, in terms of noise:
+
+    eps~ = (1 + W) eps_theta(x_t, t, y) - W eps_theta(x_t, t, no label)    (``guided_eps``).
+
+W = 0 is the conditional model itself; W > 0 trades diversity for samples more clearly of
+their class. eps~ simply replaces eps_theta in the DDPM and DDIM steps (it is no longer the
+score of any one distribution, so nothing guarantees what it samples: W is chosen by looking).
+
+One network learns both scores: during training each label is replaced by a label of its own,
+"no label" (the C-th row of a table of C + 1), with probability p_uncond (``drop_labels``;
+Ho & Salimans use 0.1-0.2). On those examples the regression target is the same noise but the
+network cannot see the class, so its best answer is E[eps | x_t] over all classes: the
+unconditional eps_theta(x_t, t). Each sampling step with W != 0 costs two network calls.
 """
 import math
 
@@ -172,6 +203,22 @@ def vlb_weight(abar_t, abar_s, variance):
     variance sigma^2: beta^2 / (2 sigma^2 alpha (1 - abar_t)), alpha = abar_t / abar_s = 1 - beta."""
     alpha = abar_t / abar_s
     return (1 - alpha) ** 2 / (2 * variance * alpha * (1 - abar_t))
+
+
+# ----- conditioning: the label's dropout in training, guidance in sampling -----
+def drop_labels(labels, u, p_uncond, null):
+    """labels (B,) int Tensor -> the same with ``null`` ("no label") where u < p_uncond, u (B,)
+    uniform draws in [0, 1): each label is dropped with probability p_uncond."""
+    if not 0 <= p_uncond < 1:
+        raise ValueError(f"p_uncond: the label's dropout rate must be in [0, 1), got {p_uncond}")
+    if u.shape != labels.shape:
+        raise ValueError(f"drop_labels: the draws have shape {u.shape}, the labels {labels.shape}")
+    return mg.tensor(labels.xp.where(u.data < p_uncond, null, labels.data), device=labels.device)
+
+
+def guided_eps(eps_cond, eps_uncond, guidance):
+    """Classifier-free guidance: (1 + W) eps_theta(x, y) - W eps_theta(x, no label), W = ``guidance``."""
+    return (1 + guidance) * eps_cond - guidance * eps_uncond
 
 
 # ----- reverse steps from level t to level s < t -----
