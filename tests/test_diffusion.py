@@ -1,5 +1,7 @@
 """The diffusion family (minigen/models/diffusion.py): its networks' gradients, the samplers on
-a problem with a known answer, inpainting, short training runs, checkpoints, the command line."""
+a problem with a known answer, inpainting, short training runs, checkpoints, the command line;
+conditional runs (classifier-free guidance): the label reaches the output, its dropout, guided
+sampling of the class asked for, completions, the command line."""
 import json
 import math
 
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 import minigen as mg
 import strategies as S
-from minigen import metrics
+from minigen import metrics, nn
 from minigen.cli import main
 from minigen.data import write_idx
 from minigen.models import diffusion, judge, trainer_class
@@ -48,20 +50,28 @@ NETWORKS = {  # name: (make, the shape of x for a batch of 2)
     "residual_mlp": (lambda: diffusion.ResidualMLP((1, 2, 2), width=4, blocks=2, emb_dim=4), (2, 1, 2, 2)),
     "conv_block": (lambda: diffusion.ConvBlock(2, 4, 3), (1, 2, 3, 3)),
     "unet": (lambda: diffusion.UNet((1, 4, 4), width=2, emb_dim=4), (1, 1, 4, 4)),
+    # conditional: labels y of 3 classes (3: no label); gradients in x, t and the label table
+    "residual_mlp_conditional": (lambda: diffusion.ResidualMLP((1, 2, 2), width=4, blocks=2, emb_dim=4,
+                                                               num_classes=3), (2, 1, 2, 2)),
+    # width 16: GroupNorm's groups hold 2 channels or more (with one channel a group, as at
+    # width <= 8, the norm would remove the per-channel offset that carries t and y)
+    "unet_conditional": (lambda: diffusion.UNet((1, 4, 4), width=16, emb_dim=4, num_classes=3), (1, 1, 4, 4)),
 }
+SLOW = ("unet", "unet_conditional")
 
 
 
-@pytest.mark.parametrize("name", [name for name in NETWORKS if name != "unet"])
+@pytest.mark.parametrize("name", [name for name in NETWORKS if name not in SLOW])
 @given(seed=S.seeds())
 def test_every_network_matches_central_differences_in_its_inputs_and_weights(name, seed):
     check_network(name, seed)
 
 
+@pytest.mark.parametrize("name", SLOW)
 @settings(max_examples=4)      # the slowest to difference: its input and level, a few examples
 @given(seed=S.seeds())
-def test_the_unet_matches_central_differences_in_its_input_and_level(seed):
-    check_network("unet", seed)
+def test_the_unet_matches_central_differences_in_its_input_and_level(name, seed):
+    check_network(name, seed)
 
 
 def check_network(name, seed):
@@ -76,7 +86,10 @@ def check_network(name, seed):
         assert mg.gradcheck(lambda t, *_: net(t), [t, *weights])
         return
     x = leaf(rng.normal(size=shape))
-    if name == "residual_block":
+    if name.endswith("_conditional"):
+        y = rng.integers(0, 4, size=shape[0])                      # a class or 3, "no label"
+        assert mg.gradcheck(lambda x, t, table: net(x, t, y), [x, t, net.label.weight])
+    elif name == "residual_block":
         temb = leaf(rng.normal(size=(2, 4)))
         assert mg.gradcheck(lambda x, e, *_: net(x, e), [x, temb, *weights])
     elif name == "conv_block":
@@ -84,6 +97,29 @@ def check_network(name, seed):
         assert mg.gradcheck(lambda x, e, *_: net(x, e), [x, temb, *weights])
     else:
         assert mg.gradcheck(lambda x, t, *_: net(x, t), [x, t, *weights])
+
+
+@pytest.mark.parametrize("model", ["residual_mlp", "unet"])
+def test_a_conditional_network_output_depends_on_the_label_through_its_embedding(model):
+    mg.manual_seed(0)
+    make = NETWORKS[model + "_conditional"][0]
+    net = make().double()
+    x, t = leaf(np.random.default_rng(0).normal(size=(4, 1, 4, 4) if model == "unet" else (4, 1, 2, 2))), leaf([5.0])
+    y = np.array([0, 1, 2, 3])
+    (grad,) = mg.grad((net(x, t, y) ** 2).sum(), [net.label.weight])
+    # every row used (the three classes and "no label") gets a gradient, none is zero
+    assert np.all(np.abs(grad.numpy()).sum(1) > 1e-8)
+    with mg.no_grad():
+        a, b = net(x, t, np.array([0, 0, 0, 0])).numpy(), net(x, t, np.array([1, 1, 1, 1])).numpy()
+    assert not np.allclose(a, b)                                   # another label, another output
+    with pytest.raises(ValueError, match="conditional: give labels y"):
+        net(x, t)
+    unconditional = NETWORKS[model][0]().double()
+    assert unconditional.label is None
+    with pytest.raises(ValueError, match="unconditional .* takes no label"):
+        unconditional(x, t, y)
+    with pytest.raises(ValueError, match="takes no label"):
+        diffusion.PointMLP(2, hidden=4, depth=1, emb_dim=4)(mg.zeros(2, 2), mg.tensor([1.0]), y[:2])
 
 
 @pytest.mark.parametrize("size", [8, 28])
@@ -141,12 +177,13 @@ def test_ddim_is_deterministic_given_its_starting_noise_and_draws_no_noise():
 
 
 # ----- the trainer -----
-def make(data="8gaussians", model=None, steps=100, seed=0, **extra):
+def make(data="8gaussians", model=None, steps=100, seed=0, conditional=False, batch_size=None, **extra):
     small = {"hidden": 32, "depth": 2} if data in ("8gaussians", "swissroll") else {"width": 16, "blocks": 1}
     if model == "unet":
         small = {"width": 4}
-    config = Config(family="diffusion", data=data, model=model, steps=steps, seed=seed,
-                    batch_size=64 if data in ("8gaussians", "swissroll") else 16, extra={**small, **extra})
+    config = Config(family="diffusion", data=data, model=model, steps=steps, seed=seed, conditional=conditional,
+                    batch_size=batch_size or (64 if data in ("8gaussians", "swissroll") else 16),
+                    extra={**small, **extra})
     return build(fill_defaults(config, trainer_class("diffusion")))
 
 
@@ -296,3 +333,165 @@ def test_the_unet_on_28x28_idx_files_through_the_command_line(tmp_path, capsys, 
     x = np.load(tmp_path / "x.npy")
     assert x.shape == (2, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
     np.testing.assert_array_equal(x[:, :, :14], 0.0)
+
+
+# ----- conditional runs: classifier-free guidance -----
+def make_conditional(steps=2, model=None, **extra):
+    return make("digits", model=model, steps=steps, conditional=True, T=20, **extra)
+
+
+class ExactClasses(nn.Module):
+    """The exact noise predictor of 8x8 "digits" of 10 classes, class k a Gaussian N(mu_k, s^2 I)
+    around its own pattern mu_k, classes equally likely; label 10 ("no label") gets the
+    mixture's: sum_k p(k | x_t) eps_k(x_t). t arrives as the trainer scales it (0..1000)."""
+
+    def __init__(self, alpha_bars, s=0.05):
+        super().__init__()
+        self.alpha_bars, self.s2 = alpha_bars, s * s
+        rng = np.random.default_rng(0)
+        self.means = np.where(rng.uniform(size=(10, 64)) < 0.5, -0.8, 0.8)     # (10, 64)
+        self.seen = []
+
+    def forward(self, x, t, y):
+        T = len(self.alpha_bars) - 1
+        abar = self.alpha_bars[round(float(t.numpy()[0]) * T / 1000)]
+        v = abar * self.s2 + 1 - abar
+        flat, y = x.numpy().reshape(len(x.numpy()), 64).astype(np.float64), np.asarray(y.numpy())
+        self.seen.append(y)
+        diffs = flat[:, None, :] - math.sqrt(abar) * self.means[None]               # (B, 10, 64)
+        eps_k = diffs * math.sqrt(1 - abar) / v
+        log_r = -(diffs ** 2).sum(2) / (2 * v)
+        r = np.exp(log_r - log_r.max(1, keepdims=True))
+        r /= r.sum(1, keepdims=True)                                                # p(k | x_t)
+        mixture = (r[:, :, None] * eps_k).sum(1)
+        own = eps_k[np.arange(len(y)), np.minimum(y, 9)]
+        eps = np.where((y == 10)[:, None], mixture, own)
+        return mg.tensor(eps.reshape(x.shape).astype(np.float32))
+
+
+def nearest_class(trainer, images):
+    """The class whose pattern each sample (in [0, 1]) is nearest to."""
+    flat = trainer.train_data.from_unit(images).reshape(len(images), 64)
+    return ((flat[:, None, :] - trainer.net.means[None]) ** 2).sum(2).argmin(1)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_sample_with_a_label_gives_that_class_and_without_one_the_classes_in_turn(sampler):
+    trainer = make_conditional(steps=0)
+    trainer.net = ExactClasses(trainer.alpha_bars)          # the exact eps of each class, and of their mixture
+    for guidance in (0.0, 2.0):
+        for k in (0, 7):
+            trainer.net.seen.clear()
+            x = trainer.sample(20, 1, sampler=sampler, label=k, guidance=guidance)
+            np.testing.assert_array_equal(nearest_class(trainer, x), k)
+            seen = np.concatenate(trainer.net.seen)            # what the network was asked, every step
+            assert set(seen) == ({k, 10} if guidance else {k})  # guided: the label and "no label" twice over
+        x = trainer.sample(100, 0, sampler=sampler, guidance=guidance)
+        # a 10-column grid shows one class a column: sample j is of class j mod 10
+        np.testing.assert_array_equal(nearest_class(trainer, x), np.arange(100) % 10)
+    # completions without --label ask the "no label" branch only; with one, that class (guided)
+    given = trainer.train_data.to_unit(trainer.net.means[[3, 5]].reshape(2, 1, 8, 8)).astype(np.float32)
+    for label, asked in ((None, {10}), (4, {4, 10})):
+        trainer.net.seen.clear()
+        trainer.sample(2, 0, sampler=sampler, given=given, mask="bottom", label=label)
+        assert set(np.concatenate(trainer.net.seen)) == asked
+
+
+def test_guidance_0_is_the_conditional_models_eps_exactly_and_guidance_mixes_two_calls():
+    trainer = make_conditional(steps=3, p_uncond=0.5)
+    train(trainer, quiet=True)
+    x = mg.randn(4, 1, 8, 8)
+    labels = mg.tensor([0, 3, 3, 9], dtype="int64")
+    null = mg.tensor([10] * 4, dtype="int64")
+    level = trainer.time_input(np.full((1,), 7))
+    with mg.no_grad():
+        cond, uncond = trainer.net(x, level, labels).numpy(), trainer.net(x, level, null).numpy()
+        np.testing.assert_array_equal(trainer.eps_fn(x, 7, labels, 0.0).numpy(), cond)
+        np.testing.assert_allclose(trainer.eps_fn(x, 7, labels, 1.5).numpy(), 2.5 * cond - 1.5 * uncond,
+                                   rtol=1e-5, atol=1e-5)
+    assert not np.allclose(cond, uncond)
+
+
+def test_labels_are_dropped_in_training_at_the_rate_asked():
+    trainer = make_conditional(steps=1, p_uncond=0.2, batch_size=1000)
+    seen = []
+    forward = trainer.net.forward
+    trainer.net.forward = lambda x, t, y: seen.append(y.numpy()) or forward(x, t, y)
+    batches = trainer.batches()
+    batch = next(batches)
+    trainer.train_step(batch)
+    y, true = seen[0], batch[1].numpy()
+    dropped = y == 10
+    assert abs(dropped.mean() - 0.2) <= 4 * math.sqrt(0.2 * 0.8 / 1000), dropped.mean()
+    np.testing.assert_array_equal(y[~dropped], true[~dropped])      # the others keep their own label
+
+
+def test_conditional_settings_are_recorded_and_unconditional_runs_have_none():
+    trainer = make_conditional()
+    assert {"p_uncond", "guidance"} <= set(trainer.config.extra)
+    assert trainer.net.label.num_embeddings == 11
+    assert not {"p_uncond", "guidance"} & set(make("digits", steps=1).config.extra)
+    with pytest.raises(ValueError, match="--guidance: the guidance weight must be a number >= 0"):
+        make_conditional(guidance=-1)
+
+
+def test_conditional_sampling_options_are_checked():
+    trainer = make_conditional()
+    given = trainer.test_data.to_unit(trainer.test_data.images[:2]).astype(np.float32)
+    for bad in (-0.5, float("nan"), float("inf"), "2"):
+        with pytest.raises(ValueError, match="--guidance: the guidance weight must be a number >= 0"):
+            trainer.sample(2, 0, guidance=bad)
+    for bad in (10, -1, 2.5, True):
+        with pytest.raises(ValueError, match="--label: must be a class of digits, an integer from 0 to 9"):
+            trainer.sample(2, 0, label=bad)
+    with pytest.raises(ValueError, match="--guidance: a completion without --label"):
+        trainer.sample(2, 0, given=given, mask="top", guidance=1.0)
+    with pytest.raises(NotImplementedError, match="--temperature"):
+        trainer.sample(2, 0, temperature=0.5)
+
+
+@pytest.mark.parametrize("label", [None, 4])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_a_conditional_completion_keeps_the_given_pixels_exactly(label, sampler):
+    trainer = make_conditional(steps=2)
+    given = trainer.test_data.to_unit(trainer.test_data.images[:3]).astype(np.float32)
+    for mask in ("top", "right"):
+        out = trainer.sample(3, 0, sampler=sampler, given=given, mask=mask, label=label)
+        hidden = half_mask(out.shape, mask)
+        np.testing.assert_array_equal(out[~hidden], given[~hidden])
+        assert not np.allclose(out[hidden], given[hidden])
+
+
+def test_conditional_train_sample_eval_through_the_command_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 60)
+    small_recipe(monkeypatch, ("mlp", "images"), T=10, width=16, blocks=1)
+    run = tmp_path / "run"
+    main(["train", "diffusion", "--data", "digits", "--conditional", "--steps", "5", "--batch-size", "16",
+          "--out", str(run), "--quiet"])
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    config = json.loads((run / "config.json").read_text())
+    assert config["conditional"] and trained["guidance"] == config["extra"]["guidance"]
+    for prefix in ("", "ddim_"):
+        assert 0 <= trained[prefix + "label_accuracy"] <= 1 and len(trained[prefix + "per_label_accuracy"]) == 10
+        assert trained[prefix + "frechet_distance"] > trained[prefix + "frechet_floor"]
+    assert 0 <= trained["completion_accuracy"] <= 1 and trained["completions"] == 360
+    main(["sample", str(run), "--n", "6", "--label", "3", "--guidance", "0.5", "--sampler", "ddim",
+          "--out", str(tmp_path / "three.npy")])
+    assert np.load(tmp_path / "three.npy").shape == (6, 1, 8, 8)
+    capsys.readouterr()
+    for flags in (["--label", "10"], ["--guidance", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["sample", str(run), *flags, "--out", str(tmp_path / "x.npy")])
+        assert exit_info.value.code == 2
+        assert flags[0] in capsys.readouterr().err
+
+
+def test_guidance_and_label_on_an_unconditional_run_are_refused_by_the_command_line(tmp_path, capsys, monkeypatch):
+    small_recipe(monkeypatch, ("mlp", "points"), T=10, hidden=16)
+    run = tmp_path / "run"
+    main(["train", "diffusion", "--data", "8gaussians", "--steps", "2", "--out", str(run), "--quiet"])
+    capsys.readouterr()
+    for flags in (["--guidance", "2"], ["--label", "1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["sample", str(run), *flags, "--out", str(tmp_path / "x.npy")])
+        assert exit_info.value.code == 2 and "not conditional" in capsys.readouterr().err
