@@ -224,7 +224,7 @@ class VAETrainer(Trainer):
     LOSSES = ("elbo", "iwae")
     DATA = ("digits-binary", "digits", "idx:")
     TOUR = (TourStop("digits-binary", "mlp", steps=2000, quick_steps=60, metric="nll_iwae"),
-            TourStop("digits-binary", "mlp", steps=3000, quick_steps=60, metric="label_accuracy",
+            TourStop("digits-binary", "mlp", steps=2000, quick_steps=60, metric="label_accuracy",
                      conditional=True))
     CONDITIONAL = True
 
