@@ -7,8 +7,6 @@ import dataclasses
 import itertools
 import time
 
-import numpy as np
-
 import minigen as mg
 from minigen.data import get_dataset
 from minigen.models import classifier
