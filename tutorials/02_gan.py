@@ -28,7 +28,8 @@
 # 3. see why the game as written (the *saturating* loss) stalls when D wins, and the
 #    *non-saturating* loss does not;
 # 4. see mode collapse, and what WGAN-GP (a critic with a gradient penalty) does about it;
-# 5. finish with a convolutional GAN (DCGAN) that draws handwritten digits.
+# 5. finish with a convolutional GAN (DCGAN) that draws handwritten digits;
+# 6. and ask it for a particular digit: a conditional GAN, where G and D both see the label.
 #
 # Run it as a script (`python tutorials/02_gan.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
 # trains only briefly) or open it as a notebook (jupytext "percent" format). Figures go to the
@@ -52,9 +53,10 @@ from minigen.runs import Config, build, fill_defaults
 START = time.perf_counter()
 
 
-def make_gan(data="8gaussians", loss="nonsaturating", model="mlp", seed=0, steps=None, **extra):
+def make_gan(data="8gaussians", loss="nonsaturating", model="mlp", seed=0, steps=None, conditional=False, **extra):
     """A GAN trainer exactly as `minigen train gan` builds one (same defaults, same seeding)."""
-    config = Config(family="gan", data=data, model=model, loss=loss, seed=seed, steps=steps, extra=extra)
+    config = Config(family="gan", data=data, model=model, loss=loss, seed=seed, steps=steps,
+                    conditional=conditional, extra=extra)
     return build(fill_defaults(config, trainer_class("gan")))
 
 
@@ -401,19 +403,85 @@ save(fig, "02_dcgan_digits.png")
 # It is a little less sure of them than of real digits (a mean confidence near 0.87 against
 # 0.97): most samples are clearly one digit, some are smudged in between. The Frechet distance
 # stays above the real-vs-real floor: the classifier's features still tell samples from digits.
+
+# %% [markdown]
+# ## 6 · Asking for a digit: the conditional GAN
+#
+# The DCGAN above draws *a* digit; which one is up to z. To ask for a 7 we learn p(x | y)
+# instead of p(x), with the label y shown to both players (`--conditional`):
+#
+# - G(z, y): the label's learned embedding (16 numbers per class) is joined to z, and G makes
+#   an image from both;
+# - D(x, y): a *projection discriminator* (Miyato & Koyama, 2018), D's usual logit plus an
+#   inner product of its last features phi(x) with a learned vector for class y:
+#   psi(phi(x)) + <e_y, phi(x)>. D no longer asks "is this a real digit?" but "is this a real
+#   7?": a perfect 3 offered as a 7 is a fake.
+#
+# During training the fakes are made for the labels of the real batch, so D compares real and
+# fake digits of the same classes. The judge now also reports **label accuracy**: of 100 samples
+# asked for each digit, the share the classifier says is that digit, averaged over the ten.
+
+# %%
+conditional = make_gan(data="digits", model="dcgan", conditional=True, steps=30 if QUICK else None)
+tick = time.perf_counter()
+train_with_snapshots(conditional, [], None)
+print(f"conditional DCGAN: {conditional.config.steps} steps in {time.perf_counter() - tick:.0f} s")
+judged = conditional.evaluate()
+print(f"label accuracy {judged['label_accuracy']:.3f}; per digit "
+      + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(judged["per_label_accuracy"])))
+print(f"Frechet distance {judged['frechet_distance']:.2f} (floor {judged['frechet_floor']:.2f}), "
+      f"class entropy {judged['class_entropy']:.3f}")
+
+# row k: ten draws of digit k, from the same ten z as every other row
+rows = np.stack([conditional.sample(10, seed=0, label=k)[:, 0] for k in range(10)])   # (10 digits, 10 z, 8, 8)
+ink = rows.mean(axis=(2, 3))                                 # (10, 10): how much ink each sample has
+ink = ink - ink.mean(axis=1, keepdims=True)                  # less each digit's own average
+print(f"share of the variation in ink that the column (z) explains: {ink.mean(axis=0).var() / ink.var():.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [1, 1.1]})
+padded = np.pad(rows, ((0, 0), (0, 0), (1, 1), (1, 1)))
+axes[0].imshow(np.block([[padded[k, j] for j in range(10)] for k in range(10)]),
+               cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+axes[0].set_title("row k: --label k; column j: the same z for every row")
+axes[0].set_axis_off()
+axes[1].bar(range(10), judged["per_label_accuracy"], color="tab:orange")
+axes[1].axhline(judged["label_accuracy"], color="0.3", ls="--", lw=1, label="label accuracy")
+axes[1].set_xticks(range(10))
+axes[1].set_ylim(0, 1)
+axes[1].set_xlabel("digit asked for")
+axes[1].set_ylabel("share the classifier calls that digit")
+axes[1].legend(loc="lower right")
+fig.suptitle("conditional DCGAN: the label says which digit, z how it is written")
+save(fig, "02_conditional_gan.png")
+
+# %% [markdown]
+# Each row is one digit, asked for by its label; each column is one z, shared by all ten rows.
+# The label decides the digit and z much of what is left, the same way for every digit: in
+# this run (seed 0) the second column is bold in every row and the third leans, and of the
+# variation in ink from sample to sample (less each digit's own average) the column explains
+# about two thirds (0.68). The judge agrees with the labels: of 100 samples asked for each
+# digit, about 96% are seen as that digit (label accuracy 0.96 for this run, seed 0; 0.95-0.98
+# over seeds 0-2), the 8s and 7s least often. Asking for the label costs nothing in quality: the
+# Frechet distance is, if anything, below the unconditional DCGAN's of section 5 (8.4 against
+# 10.6 for seed 0; medians over seeds 0-2: 8.7 against 9.3), and all ten digits come out equally
+# often because we ask for each equally often (class entropy 2.30, the maximum).
+# From the command line: `minigen train gan --data digits --model dcgan --conditional`, then
+# `minigen sample DIR --label 7 --out sevens.npy`.
 #
 # ## What we built
 #
 # - `minigen/objectives/minimax.py`: the value function and every loss, from logits, with their
 #   derivations; the gradient penalty with double backward.
-# - `minigen/models/gan.py`: MLP and DCGAN networks, the alternating step, sampling, evaluation.
+# - `minigen/models/gan.py`: MLP and DCGAN networks, their conditional forms (G's label
+#   embedding, D's projection), the alternating step, sampling, evaluation.
 # - `minigen/metrics.py`: high-quality share and modes, energy distance, Frechet distance,
 #   class statistics, each with its floor.
 #
 # Things to try: `minigen train gan --data 8gaussians --loss minimax` (does the saturating loss
 # train under Adam? how many modes?); `--data swissroll`; the collapse run above with the two
 # time scales switched back on (`d_lr_scale=2.0`); an EMA of G's weights (`ema=0.999` in
-# `extra`); a DCGAN on MNIST files (`--data idx:PATH --model dcgan`).
+# `extra`); a DCGAN on MNIST files (`--data idx:PATH --model dcgan`, `--conditional` too); a
+# conditional WGAN-GP (`--loss wgan-gp --conditional`: the penalty is on grad_x D(x, y), for
+# the label each interpolate's two ends share).
 
 # %%
 print(f"tutorial finished in {time.perf_counter() - START:.0f} s")

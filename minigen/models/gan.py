@@ -272,7 +272,9 @@ class GANTrainer(Trainer):
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
     TOUR = (TourStop("8gaussians", "mlp", steps=3000, quick_steps=200, metric="modes", loss="nonsaturating"),
-            TourStop("digits", "dcgan", steps=1500, quick_steps=60, metric="class_entropy", loss="nonsaturating"))
+            TourStop("digits", "dcgan", steps=1500, quick_steps=60, metric="class_entropy", loss="nonsaturating"),
+            TourStop("digits", "dcgan", steps=1000, quick_steps=40, metric="label_accuracy", loss="nonsaturating",
+                     conditional=True))
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
@@ -380,11 +382,11 @@ class GANTrainer(Trainer):
             raise NotImplementedError(f"gan: sampling takes {takes}, got {sorted(options)}")
         labels = self.sample_labels(n, label) if self.config.conditional else None
         z = backend.fixed_normal((n, self.settings["z_dim"]), seed)
-        device = self.config.device
-        x = mg.concat([self.generate(mg.tensor(z[i:i + 500], device=device),
-                                     None if labels is None else mg.tensor(labels[i:i + 500], dtype="int64", device=device))
-                       for i in range(0, n, 500)]).numpy()
-        return self.train_data.to_unit(x)
+        device, chunks = self.config.device, []
+        for i in range(0, n, 500):
+            y = None if labels is None else mg.tensor(labels[i:i + 500], dtype="int64", device=device)
+            chunks.append(self.generate(mg.tensor(z[i:i + 500], device=device), y))
+        return self.train_data.to_unit(mg.concat(chunks).numpy())
 
     # ----- evaluation -----
     SAMPLE_SEED = 1234      # z for evaluation samples

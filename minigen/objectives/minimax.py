@@ -57,6 +57,11 @@ The penalty contains a gradient, and the critic's update needs the gradient of t
 with respect to the critic's weights: a derivative of a derivative. ``mg.grad(...,
 create_graph=True)`` records the backward pass of grad_x f as a graph of its own, so that
 the ordinary ``backward()`` can go through it (double backward).
+
+A conditional critic f(x, y) (a conditional GAN, p(x | y)) is a family of critics, one per
+class, each held to the constraint on its own class: x_hat mixes a real sample of class y with
+a fake made for y, and the penalty is on grad_x f(x_hat, y), y held fixed. ``gradient_penalty``
+takes the critic as a function of x alone, so pass it x -> f(x, y) (``functools.partial``).
 """
 import minigen as mg
 import minigen.functional as F
@@ -126,6 +131,9 @@ def interpolates(real, fake, alpha=None):
 
 def gradient_penalty(critic, real, fake, alpha=None):
     """E[(||grad_x critic(x_hat)||_2 - 1)^2] on random interpolates x_hat between real and fake.
+
+    ``critic``: x (N, ...) -> scores (N,); for a conditional critic, x -> f(x, y) with y the
+    labels that real[i] and fake[i] share.
 
     Differentiable with respect to the critic's parameters (create_graph=True): the critic's
     ``backward()`` runs through the backward pass of grad_x.
