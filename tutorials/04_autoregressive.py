@@ -413,10 +413,11 @@ RESULTS.append(("pixelcnn | y", "digits-binary", -joint.numpy()[np.arange(len(te
                 -joint.numpy()[np.arange(len(test_y)), test_y].mean() / 64))
 
 # the same top halves, finished as a class we choose (--given with --label)
-shown = test_x[[3, 11, 27]]
+picked = [int(np.flatnonzero(test_y == k)[0]) for k in (4, 5, 7)]           # the first test 4, 5 and 7
+shown = test_x[picked]
 finished = [trainer_cpx.sample(3, seed=0, given=shown, mask="bottom", label=k) for k in (0, 3, 7, 9)]
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), width_ratios=[1.3, 1.1, 0.8], gridspec_kw={"wspace": 0.35})
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), width_ratios=[1.3, 1.1, 0.6], gridspec_kw={"wspace": 0.3})
 grid = np.ones((5 * 9 + 1, 10 * 9 + 1))
 for k, image in enumerate(by_class):
     r, c = divmod(k, 10)
@@ -425,7 +426,7 @@ axes[0].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 axes[0].set_xticks([5 + 9 * c for c in range(10)], range(10))
 axes[0].set_yticks([])
 axes[0].set_title("samples asked for 0-9 (a class per column)", fontsize=10)
-for k, colour in ((3, "tab:blue"), (11, "tab:orange"), (27, "tab:green")):
+for k, colour in zip(picked, ("tab:blue", "tab:orange", "tab:green")):
     axes[1].plot(np.exp(posterior[k]), "o-", color=colour, label=f"test digit {k} (a {test_y[k]}): whole")
     axes[1].plot(np.exp(top_posterior[k]), "x--", color=colour, label="... top half only")
 axes[1].set_xticks(range(10))
@@ -439,21 +440,26 @@ for r, images in enumerate(rows):
     for c, image in enumerate(images):
         grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = 1 - image[0]
 axes[2].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-axes[2].set_yticks([5 + 9 * r for r in range(len(rows))], ["the test digit"] + [f"top half, then y = {k}"
-                                                                              for k in (0, 3, 7, 9)])
+axes[2].set_yticks([5 + 9 * r for r in range(len(rows))], ["true"] + [f"y = {k}" for k in (0, 3, 7, 9)])
 axes[2].set_xticks([])
-axes[2].set_title("one top half, finished as four classes", fontsize=10)
+axes[2].set_title("their top halves, finished as\nthe class asked for (--label)", fontsize=10)
 save(fig, "04_conditional_pixelcnn.png")
 
 # %% [markdown]
-# Each column of samples is the class asked for (a short run: most are readable, some not).
+# Each column of samples is the class asked for (a short, narrow run: many are readable, not
+# all). As a classifier this short run is no better than naive Bayes (the printout above); the
+# default conditional run (`minigen train autoregressive --data digits-binary --conditional`:
+# 600 steps, 64 channels) classifies 88-90% of the test digits, as many as the discriminative
+# MLP the project judges samples with (88%), with a lower -log p(y | x) (0.33-0.39 nats against
+# a CNN classifier's 0.44, which is right more often: 93%).
 # The curves show the classifier's confidence: over the whole digit the posterior is usually
-# peaked on one class; from the top half alone it spreads over the classes whose tops look
-# alike, and that spread is what an unlabelled completion faces: `minigen sample --given` on a
-# conditional run draws the label from p(y | top half) first, then the bottom half given it
-# (a draw of the model with y summed out). Given a label, the same top half is finished as that
-# class where the strokes allow it, which is the label acting as a prompt. `minigen eval` of a
-# conditional run reports all of this: `bayes_accuracy`, `bayes_nll`, `bayes_accuracy_top_half`,
+# peaked on one class (a confident mistake happens too); from the top half alone it spreads
+# over the classes whose tops look alike. That spread is what an unlabelled completion faces:
+# `minigen sample --given` on a conditional run draws the label from p(y | top half) first,
+# then the bottom half given it (a draw of the model with y summed out). Given a label, the
+# same top half is finished as that class where the strokes allow it: the label acting as a
+# prompt. `minigen eval` of a conditional run reports all of this: `bayes_accuracy`,
+# `bayes_nll`, `bayes_accuracy_top_half`,
 # `nll` = -log p(x | y) and `nll_marginal` = -log p(x).
 
 # %% [markdown]
