@@ -43,6 +43,17 @@ The default is the best -ELBO with (within the noise) the best NLL. The Frechet 
 1,000 binary draws is noisy: for one trained model it ranges over 5.2-8.3 (test reference) from
 one sampling seed to the next, so the one-seed differences above do not single out a setting.
 
+Issue 10's missed Frechet target, tried again (unconditional, seed 0, Frechet over 5 sampling seeds;
+the default: 17.60 / 18.85 / 8, Frechet 13.39):
+    3 hidden layers, dropout 0.1                   18.14 / 19.89 / 4,  Frechet 12.39 (and 35% slower)
+    beta 1.2 after warm-up                         17.79 / 18.84 / 7,  Frechet 13.79
+    lr 2e-3                                        17.53 / 18.99 / 9,  Frechet 13.98
+    batch 128, 10k steps                           17.75 / 18.81 / 7,  Frechet 14.66
+    ... lr 2e-3                                    17.95 / 19.09 / 6,  Frechet 14.49
+    a 3-layer decoder, 2-layer encoder             17.88 / 19.22 / 5,  Frechet 13.88 (a setting tried, then removed)
+Only 3 hidden layers in both networks sample better, and they pay for it in NLL (+0.5), -ELBO (+1.0) and time:
+no setting tried meets the Frechet target while keeping the likelihood targets and 3 minutes.
+
 The conditional VAE (--conditional: q(z | x, y), p(x | z, y)), the same defaults otherwise; the NLL
 is -log p(x | y) with the holdout labels, label_accuracy (judge, 100 samples a class) and the
 Frechet distance averaged over 5 sampling seeds (the unconditional default: Frechet 13.39):
@@ -79,11 +90,12 @@ held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:],
 SETTINGS = [({}, None)]   # (config.extra, --steps of a real run; None: the default)
 
 
-def run(extra, steps, seed, curve=None, loss=None, lr=None, conditional=False):
+def run(extra, steps, seed, curve=None, loss=None, lr=None, conditional=False, batch_size=None):
     """Train on ``fit`` with these settings; the holdout numbers as a dict (``conditional``: the
     NLL is -log p(x | y) with the holdout labels, and the samples' label_accuracy is added)."""
     config = fill_defaults(Config(family="vae", data="digits-binary", seed=seed, loss=loss, lr=lr,
-                                  conditional=conditional, extra=dict(extra)), vae.VAETrainer)
+                                  batch_size=batch_size, conditional=conditional, extra=dict(extra)),
+                           vae.VAETrainer)
     labels = held.labels if conditional else None
     fit_labels = fit.labels[:len(held)] if conditional else None
     real_steps = config.steps if steps is None else steps
@@ -116,6 +128,7 @@ def run(extra, steps, seed, curve=None, loss=None, lr=None, conditional=False):
             accuracy.append(sum(per_label) / len(per_label))
     result = {"label_accuracy": round(sum(accuracy) / len(accuracy), 4)} if conditional else {}
     return {"extra": extra, "steps": real_steps, "seed": seed, "loss": config.loss, "lr": config.lr,
+            "batch_size": config.batch_size,
             "conditional": conditional, **result,
             "nll_iwae": round(float(-iwae.mean()), 3), "neg_elbo": round(float((kl - recon).mean()), 3),
             "kl": round(float(kl.mean()), 3), "fit_nll_iwae": round(float(-fit_iwae.mean()), 3),
@@ -131,10 +144,11 @@ if __name__ == "__main__":
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loss")
     p.add_argument("--lr", type=float)
+    p.add_argument("--batch-size", type=int)
     p.add_argument("--curve", type=int, help="print the holdout NLL every N steps")
     p.add_argument("--conditional", action="store_true", help="a conditional VAE, p(x | y)")
     args = p.parse_args()
     settings = [(json.loads(args.extra), args.steps)] if args.extra else SETTINGS
     for extra, steps in settings:
         print(json.dumps(run(extra, steps if args.steps is None else args.steps, args.seed, args.curve,
-                             args.loss, args.lr, args.conditional)), flush=True)
+                             args.loss, args.lr, args.conditional, args.batch_size)), flush=True)
