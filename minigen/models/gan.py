@@ -2,6 +2,7 @@
 
     MLPGenerator / MLPDiscriminator   2-D points (8gaussians, swissroll); any data, flattened
     DCGenerator / DCDiscriminator     images (N, C, S, S), S a multiple of 4: 8x8 digits, 28x28 IDX
+    LabelledNoise / Projection        how G and D of a conditional GAN see the label (below)
     GANTrainer                        the alternating game, sampling, evaluation, the figure
 
 One training step (``GANTrainer.train_step``):
