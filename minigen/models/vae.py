@@ -43,6 +43,7 @@ draws on the first 500 test images instead (``eval_k``, ``eval_images``); log_pr
 import contextlib
 import math
 import operator
+import reprlib
 
 import minigen as mg
 import minigen.functional as F
@@ -295,7 +296,7 @@ class VAETrainer(Trainer):
             ys = None
         if ys is None or len(ys) != n or not all(0 <= k < classes for k in ys):
             raise ValueError(f"vae {where}: labels= must give one class per image, integers from 0 to "
-                             f"{classes - 1}, for {n} images; got {labels!r}")
+                             f"{classes - 1}, for {n} images; got {reprlib.repr(labels)}")
         return mg.tensor(ys, dtype="int64", device=self.config.device)
 
     def log_likelihood(self, out, x):
