@@ -278,7 +278,7 @@ def conditional_critic(model, seed):
     if model == "mlp":
         critic, shape = gan.MLPDiscriminator((1, 2, 2), hidden=5, depth=2, num_classes=3), (1, 2, 2)
     else:
-        critic, shape = gan.DCDiscriminator(1, 4, width=2, num_classes=3), (1, 4, 4)
+        critic, shape = gan.DCDiscriminator(1, 4, width=1, num_classes=3), (1, 4, 4)    # 78 weights
     critic = critic.double()
     table = critic.projection.embed.weight
     table.data[...] = np.random.default_rng(seed).normal(size=table.shape)
@@ -286,7 +286,7 @@ def conditional_critic(model, seed):
 
 
 @pytest.mark.parametrize("model", ["mlp", "dcgan"])
-@given(seed=st.integers(0, 2**16), n=st.integers(1, 4))
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 3))
 def test_conditional_critics_and_their_gradient_penalty_match_central_differences(model, seed, n):
     critic, shape = conditional_critic(model, seed)
     rng = np.random.default_rng(seed + 1)
