@@ -72,6 +72,7 @@ class Trainer:
     DATA = ()  # the --data names it trains on ("idx:" for any idx:PATH)
     TOUR = ()  # TourStops: what `minigen tour` shows of this family
     CONDITIONAL = False  # True when the family can learn p(x | label) (--conditional)
+    CONDITIONAL_DEFAULTS = {}  # {model: what differs from DEFAULTS[model] for a --conditional run}
 
     @classmethod
     def default_model(cls, data):
@@ -169,13 +170,17 @@ def endless(loader, start_step=0):
 
 
 def fill_defaults(config, trainer_cls):
-    """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS."""
+    """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS (and, for a
+    --conditional run, its CONDITIONAL_DEFAULTS)."""
     models = list(trainer_cls.DEFAULTS)
     if config.model is None:
         config.model = trainer_cls.default_model(config.data)
     if config.model not in trainer_cls.DEFAULTS:
         raise ValueError(f"{config.family}: unknown --model {config.model!r}; choose from {models}")
-    for key, value in trainer_cls.DEFAULTS[config.model].items():
+    defaults = dict(trainer_cls.DEFAULTS[config.model])
+    if config.conditional:
+        defaults.update(trainer_cls.CONDITIONAL_DEFAULTS.get(config.model, {}))
+    for key, value in defaults.items():
         if getattr(config, key, None) is None:
             setattr(config, key, value)
     if config.loss not in trainer_cls.LOSSES:

@@ -222,6 +222,9 @@ class VAETrainer(Trainer):
         "mlp": {"steps": 20000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
         "conv": {"steps": 2000, "batch_size": 64, "lr": 1e-3, "loss": "elbo"},
     }
+    # --conditional: 10,000 steps did as well as 20,000 on the holdout (tools/vae_holdout.py
+    # --conditional: label accuracy 0.967 against 0.969, Frechet 10.31 against 10.65), in half the time
+    CONDITIONAL_DEFAULTS = {"mlp": {"steps": 10000}}
     LOSSES = ("elbo", "iwae")
     DATA = ("digits-binary", "digits", "idx:")
     TOUR = (TourStop("digits-binary", "mlp", steps=2000, quick_steps=60, metric="nll_iwae"),
