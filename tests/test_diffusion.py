@@ -176,6 +176,32 @@ def test_ddim_is_deterministic_given_its_starting_noise_and_draws_no_noise():
         diffusion.reverse(exact_eps(bars), x, bars, [100], "euler")
 
 
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_resampling_takes_each_inpainting_step_u_times_and_keeps_the_given_values(sampler):
+    bars = D.schedule("cosine", 40)
+    gen = np.random.default_rng(3)
+    calls = []
+
+    def eps_fn(x, t):
+        calls.append(t)
+        return exact_eps(bars)(x, t)
+
+    def noise(shape):
+        return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+    known = mg.tensor(np.tile([0.25, -0.75], (6, 1)), dtype="float64")
+    keep = np.tile([True, False], (6, 1))
+    levels = D.timesteps(40, 8)
+    out = diffusion.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, known=known, keep=keep,
+                            resample=3)[-1].numpy()
+    # U = 3 passes at every level but the last step's (to level 0, where nothing is noised back)
+    assert calls == [t for t in levels[:-1] for _ in range(3)] + [levels[-1]]
+    np.testing.assert_array_equal(out[:, 0], 0.25)
+    calls.clear()
+    diffusion.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, resample=3)   # no inpainting: once
+    assert calls == levels
+
+
 # ----- the trainer -----
 def make(data="8gaussians", model=None, steps=100, seed=0, conditional=False, batch_size=None, **extra):
     small = {"hidden": 32, "depth": 2} if data in ("8gaussians", "swissroll") else {"width": 16, "blocks": 1}

@@ -99,8 +99,9 @@ and, both scores being -eps / sqrt(1 - abar_t) with the same factor, in terms of
     eps~ = (1 + W) eps_theta(x_t, t, y) - W eps_theta(x_t, t, no label)    (``guided_eps``).
 
 W = 0 is the conditional model itself; W > 0 trades diversity for samples more clearly of
-their class. eps~ simply replaces eps_theta in the DDPM and DDIM steps (it is no longer the
-score of any one distribution, so nothing guarantees what it samples: W is chosen by looking).
+their class. eps~ simply replaces eps_theta in the DDPM and DDIM steps. (At each level it is
+the score of p_t(x | y) p_t(y | x)^W, but these are not one distribution noised level by level,
+so nothing guarantees what the chain samples: W is chosen by measuring.)
 
 One network learns both scores: during training each label is replaced by a label of its own,
 "no label" (the C-th row of a table of C + 1), with probability p_uncond (``drop_labels``;
