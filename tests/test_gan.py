@@ -375,8 +375,11 @@ def test_bad_labels_and_options_are_refused_by_name():
     conditional, plain = make_conditional("mlp"), make(model="mlp", data="digits")
     with pytest.raises(ValueError, match="--label: .* from 0 to 9, got 10"):
         conditional.sample(4, 0, label=10)
-    with pytest.raises(NotImplementedError, match="gan: sampling takes only --label, got \\['guidance'\\]"):
+    with pytest.raises(NotImplementedError, match="gan: sampling takes no options beyond --n, --seed and --label, "
+                                                  "got --guidance$"):
         conditional.sample(4, 0, guidance=2.0)
+    with pytest.raises(NotImplementedError, match="beyond --n and --seed, got --sample-steps, --temperature$"):
+        plain.sample(4, 0, temperature=0.5, sample_steps=3)
     with pytest.raises(NotImplementedError, match="--label: this gan run is not conditional"):
         plain.sample(4, 0, label=3)
 

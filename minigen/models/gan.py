@@ -379,8 +379,9 @@ class GANTrainer(Trainer):
         self.refuse_unconditional(options)
         label = options.pop("label", None)
         if options:
-            takes = "only --label" if self.config.conditional else "no options"
-            raise NotImplementedError(f"gan: sampling takes {takes}, got {sorted(options)}")
+            takes = "--n, --seed and --label" if self.config.conditional else "--n and --seed"
+            raise NotImplementedError(f"gan: sampling takes no options beyond {takes}, got "
+                                      f"{', '.join('--' + k.replace('_', '-') for k in sorted(options))}")
         labels = self.sample_labels(n, label) if self.config.conditional else None
         z = backend.fixed_normal((n, self.settings["z_dim"]), seed)
         device, chunks = self.config.device, []
