@@ -683,16 +683,16 @@ class AutoregressiveTrainer(Trainer):
         host = backend.xp_for("cpu")
         images = self.check_images(images)
         joint = self.class_log_likelihoods(images)                             # (N, C): log p(x | y)
-        rows = host.arange(len(labels))
+        each = host.arange(len(labels))
         loglik = mg.tensor(joint, dtype="float64")
         posterior = A.bayes_posterior(loglik, self.log_prior).numpy()          # (N, C): log p(y | x)
         top = mg.tensor(self.class_log_likelihoods(images, rows=self.shape[1] - self.shape[1] // 2), dtype="float64")
         top_guess = A.bayes_posterior(top, self.log_prior).numpy().argmax(axis=1)   # from the top half alone
-        return {"nll": float(-joint[rows, labels].mean()),
+        return {"nll": float(-joint[each, labels].mean()),
                 "nll_marginal": float(-A.log_marginal(loglik, self.log_prior).numpy().mean()),
                 "bayes_accuracy": float((posterior.argmax(axis=1) == labels).mean()),
                 "bayes_accuracy_top_half": float((top_guess == labels).mean()),
-                "bayes_nll": float(-posterior[rows, labels].mean()), "bayes_prior": "training-split class frequencies",
+                "bayes_nll": float(-posterior[each, labels].mean()), "bayes_prior": "training-split class frequencies",
                 "judge_accuracy": judge.digit_judge(self.config.data).accuracy}
 
     # ----- the picture -----
