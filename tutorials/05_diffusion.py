@@ -320,8 +320,11 @@ save(fig, "05_samplers.png")
 # Inpainting needs no new training. Give the sampler an image and a mask; after every step, the
 # pixels we know are replaced by the given image **noised to that step's level** (RePaint's
 # simple form), so the network always sees a consistent noisy image and fills in the rest to
-# match. At level 0 the known pixels are the given ones, exactly (`minigen sample DIR --given
-# FILE.npy --mask top`).
+# match. One pass per step leaves the halves little time to agree, so each step is taken 10
+# times (the `resample` setting), the merged image noised back to the step's level in between
+# (RePaint's resampling): on the test digits with the bottom half hidden, the judge then reads
+# the true digit in 0.76-0.77 of the completions of the unconditional default. At level 0 the
+# known pixels are the given ones, exactly (`minigen sample DIR --given FILE.npy --mask top`).
 
 # %%
 samples = digits.sample(40, 1, sampler="ddim")
