@@ -584,3 +584,16 @@ def test_conditional_run_samples_a_label_and_completes_from_the_command_line(tmp
     with pytest.raises(SystemExit) as exit_info:
         main(["sample", str(tmp_path / "run"), "--label", "12", "--out", str(tmp_path / "bad.npy")])
     assert exit_info.value.code == 2 and "--label" in capsys.readouterr().err
+
+
+def test_a_conditional_pixelcnn_run_takes_its_own_defaults_and_an_unconditional_one_keeps_its_own():
+    cls = trainer_class("autoregressive")
+    plain = AR.AutoregressiveTrainer(fill_defaults(Config(family="autoregressive", data="digits-binary"), cls),
+                                     get_dataset("digits-binary", "train"), get_dataset("digits-binary", "test"))
+    config = fill_defaults(Config(family="autoregressive", data="digits-binary", conditional=True), cls)
+    conditional = AR.AutoregressiveTrainer(config, get_dataset("digits-binary", "train"),
+                                           get_dataset("digits-binary", "test"))
+    assert (plain.config.steps, plain.settings["dropout"]) == (600, 0.2)
+    assert (conditional.config.steps, conditional.settings["dropout"]) == (900, 0.1)
+    assert conditional.config.extra["dropout"] == 0.1                 # recorded in config.json
+    assert conditional.config.lr == plain.config.lr and conditional.settings["width"] == plain.settings["width"]
