@@ -11,7 +11,10 @@
   clipping keeps x^_0 in range and leaves an in-range prediction alone;
 - classifier-free guidance: the mixing formula on fixed numbers, W = 0 the conditional eps
   exactly, gradchecked (first and second order, W a tensor too); it is the score of
-  p(x | y) p(y | x)^W for Gaussian classes; the label's dropout happens at the rate asked.
+  p(x | y) p(y | x)^W for Gaussian classes; the label's dropout happens at the rate asked;
+- reconstruction guidance: its loss and its moved x^_0 gradchecked (first and second order, any
+  keep pattern, abar and w broadcasting); the loss is half the squared error on the kept pixels
+  only; x~_0 is the x_0 that the guided noise eps + w abar / sqrt(1 - abar) grad L implies.
 """
 import math
 
@@ -298,3 +301,46 @@ def test_drop_labels_drops_at_the_rate_asked_and_keeps_the_other_labels():
         D.drop_labels(labels, u, 1.5, null)
     with pytest.raises(ValueError, match="the draws have shape"):
         D.drop_labels(labels, mg.rand(3), 0.1, null)
+
+
+# ----- reconstruction guidance -----
+@st.composite
+def reconstruction_case(draw):
+    """(x0, known, grad, abar, w) float64 arrays and keep, a boolean array: x of 1-4 dims (size-1
+    dims too), abar and w of shapes that broadcast against it, 0.05 <= abar <= 0.95."""
+    x_shape, a_shape, w_shape = draw(S.broadcastable_shapes(count=3, min_dims=1, max_dims=4))
+    x_shape = np.broadcast_shapes(x_shape, a_shape, w_shape)
+    x0, known, grad = (draw(S.arrays(x_shape)) for _ in range(3))
+    keep = draw(S.arrays(x_shape, S.floats(-1.0, 1.0))) < 0
+    return x0, known, grad, draw(S.arrays(a_shape, S.floats(0.05, 0.95))), draw(S.arrays(w_shape, S.floats(0.0, 20.0))), keep
+
+
+@given(drawn=reconstruction_case())
+def test_reconstruction_loss_and_guided_x0_match_central_differences_first_and_second_order(drawn):
+    *arrays, keep = drawn
+    x0, known, grad, abar, w = (leaf(a) for a in arrays)
+    for fn, tensors in ((lambda a, b: D.reconstruction_loss(a, b, keep), [x0, known]),
+                        (D.reconstruction_guided_x0, [x0, grad, abar, w])):
+        assert mg.gradcheck(fn, tensors)
+        assert mg.gradgradcheck(fn, tensors)
+
+
+def test_reconstruction_loss_is_half_the_squared_error_on_the_kept_pixels_only():
+    x0 = mg.tensor([[1.0, 2.0], [3.0, -1.0]], dtype="float64")
+    known = mg.tensor([[0.5, 9.0], [0.0, 1.0]], dtype="float64")
+    keep = np.array([[True, False], [False, True]])
+    assert D.reconstruction_loss(x0, known, keep).item() == 0.5 * (0.5 ** 2 + 2.0 ** 2)
+    assert D.reconstruction_loss(x0, known, np.zeros((2, 2), bool)).item() == 0.0
+    with pytest.raises(ValueError, match="reconstruction_loss: x\\^_0 has shape"):
+        D.reconstruction_loss(x0, known[0], keep)
+
+
+@given(drawn=noised(), w=S.floats(0.0, 20.0))
+def test_the_guided_x0_is_the_x0_implied_by_the_guided_noise(drawn, w):
+    # eps~ = eps + w abar / sqrt(1 - abar) grad L (the score of q(x_t) q(known | x_t), Gaussian
+    # approximation) and x~_0 = x^_0 - w sqrt(abar) grad L are the same step (the file's docstring)
+    x0, eps, grad, abar, _ = (mg.tensor(a, dtype="float64") for a in drawn)
+    x_t = D.q_sample(x0, eps, abar)
+    guided_eps = eps + w * abar / (1 - abar).sqrt() * grad
+    np.testing.assert_allclose(D.reconstruction_guided_x0(D.predict_x0(x_t, eps, abar), grad, abar, w).numpy(),
+                               D.predict_x0(x_t, guided_eps, abar).numpy(), rtol=1e-10, atol=1e-10)

@@ -202,6 +202,61 @@ def test_resampling_takes_each_inpainting_step_u_times_and_keeps_the_given_value
     assert calls == levels
 
 
+RHO = 0.9
+SIGMA = S_DATA ** 2 * np.array([[1.0, RHO], [RHO, 1.0]])
+
+
+def exact_correlated_eps(alpha_bars):
+    """eps*(x_t, t) = sqrt(1 - abar_t) (abar_t Sigma + (1 - abar_t) I)^-1 (x_t - sqrt(abar_t) mu): the
+    best noise predictor for data N(mu, Sigma), two coordinates of correlation RHO (differentiable in x)."""
+    mu = mg.tensor(MU, dtype="float64")
+
+    def eps_fn(x, t):
+        abar = alpha_bars[t]
+        inverse = np.linalg.inv(abar * SIGMA + (1 - abar) * np.eye(2)) * math.sqrt(1 - abar)
+        return (x - math.sqrt(abar) * mu) @ mg.tensor(inverse, dtype="float64")
+    return eps_fn
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_reconstruction_guidance_moves_the_hidden_coordinate_toward_its_conditional_mean(sampler):
+    # correlated Gaussian data, x_0 = k given: the hidden x_1 should average mu_1 + RHO (k - mu_0) =
+    # -1.4. Replacement alone (w = 0) stops near -1.1 (the network sees k only through the noisy
+    # draws of it); w = 1, 2 move the average toward -1.4, every pixel of x_0 kept as given
+    bars = D.schedule("cosine", 100)
+    n, k = 4000, 0.5
+    target = MU[1] + RHO * (k - MU[0])
+    known = mg.tensor(np.tile([k, 0.0], (n, 1)), dtype="float64")
+    keep = np.tile([True, False], (n, 1))
+    misses = []
+    for w in (0.0, 1.0, 2.0):
+        gen = np.random.default_rng(0)
+
+        def noise(shape):
+            return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+        with mg.no_grad():
+            out = diffusion.reverse(exact_correlated_eps(bars), noise((n, 2)), bars, D.timesteps(100, 50), sampler,
+                                    noise, known=known, keep=keep, reconstruction=w)[-1].numpy()
+        np.testing.assert_array_equal(out[:, 0], k)
+        misses.append(abs(out[:, 1].mean() - target))       # its standard error: under 0.005
+    assert misses[0] > 0.2 and misses[0] > misses[1] + 0.1 > misses[2] + 0.2, misses
+
+
+def test_reconstruction_guidance_leaves_sampling_without_known_pixels_alone():
+    bars = D.schedule("cosine", 40)
+    runs = []
+    for w in (0.0, 5.0):
+        gen = np.random.default_rng(1)
+
+        def noise(shape):
+            return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+        runs.append(diffusion.reverse(exact_correlated_eps(bars), noise((8, 2)), bars, D.timesteps(40, 10), "ddpm",
+                                      noise, reconstruction=w)[-1].numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 # ----- the trainer -----
 def make(data="8gaussians", model=None, steps=100, seed=0, conditional=False, batch_size=None, **extra):
     small = {"hidden": 32, "depth": 2} if data in ("8gaussians", "swissroll") else {"width": 16, "blocks": 1}

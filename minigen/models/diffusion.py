@@ -8,7 +8,8 @@
     UNet                   eps_theta for images (N, C, S, S), S a multiple of 4: GroupNorm, SiLU,
                            two downsamplings, skip connections, the time embedding in every block
     reverse                the samplers, DDPM (ancestral) and DDIM, on any sub-sequence of levels,
-                           with inpainting; it takes any noise predictor (tests give it the exact one)
+                           with inpainting (replacement, resampling, reconstruction guidance);
+                           it takes any noise predictor (tests give it the exact one)
     DiffusionTrainer       `minigen train diffusion`: the training step, EMA, sampling, evaluation
 
 One training step: a batch x_0, one level t ~ U{1..T} and fresh noise eps ~ N(0, I) per example,
@@ -207,7 +208,7 @@ class UNet(nn.Module):
 
 # ----- the samplers -----
 def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None, known=None, keep=None,
-            resample=1):
+            resample=1, reconstruction=0.0):
     """Run the reverse process from x at level levels[0] down to level 0; returns the list of
     states [x_{levels[0]}, ..., x_0] (Tensors shaped like x).
 
@@ -220,6 +221,8 @@ def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None
     ``resample`` = U > 1 (RePaint's resampling, jump length 1): each step t -> s of an inpainting
     is taken U times, the merged x_s noised back to level t (a draw of q(x_t | x_s)) in between,
     so that the filled-in pixels have U chances to agree with the kept ones; U network passes a step.
+    ``reconstruction`` = w > 0: each step of an inpainting also takes reconstruction guidance
+    (``known_guided_eps``), a backward pass through the network with every pass.
     """
     if sampler not in ("ddpm", "ddim"):
         raise ValueError(f"--sampler: must be ddpm or ddim, got {sampler!r}")
@@ -232,7 +235,10 @@ def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None
         for r in range(repeats):
             if r:                                                 # back to level t, from the merged x_s
                 x_t = D.q_sample(x, noise(x.shape), abar_t / abar_s)
-            eps = eps_fn(x_t, t)
+            if known is not None and reconstruction:
+                eps = known_guided_eps(eps_fn, x_t, t, abar_t, known, keep, reconstruction)
+            else:
+                eps = eps_fn(x_t, t)
             if sampler == "ddpm":
                 x = D.ddpm_step(x_t, eps, abar_t, abar_s, noise(x.shape), clip)
             else:
@@ -242,6 +248,17 @@ def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None
                 x = mg.where(keep, level, x)
         states.append(x)
     return states
+
+
+def known_guided_eps(eps_fn, x_t, t, abar_t, known, keep, weight):
+    """Reconstruction guidance (objectives/denoising.py): the noise that x~_0 = x^_0 - w sqrt(abar_t)
+    grad_{x_t} L implies, L = 1/2 ||x^_0 - known||^2 on the kept pixels; grad L through eps_fn."""
+    with mg.enable_grad():
+        x_t = mg.tensor(x_t.data, dtype=x_t.dtype, device=x_t.device, requires_grad=True)
+        x0 = D.predict_x0(x_t, eps_fn(x_t, t), abar_t)
+        grad, = mg.grad(D.reconstruction_loss(x0, known, keep), x_t)
+    x0 = D.reconstruction_guided_x0(x0.detach(), grad, abar_t, weight)
+    return D.predict_eps(x_t.detach(), x0, abar_t)
 
 
 # ----- settings -----
@@ -260,10 +277,18 @@ RECIPES = {
     ("unet", "images"): {"steps": 3000, "batch_size": 64, "lr": 1e-3, "T": 1000, "schedule": "linear",
                          "beta_start": 1e-4, "beta_end": 0.02, "width": 32},
 }
-# resample: RePaint's U for completions (--given): on the conditional default's no-label branch, 360
-# test digits with the bottom half filled in (DDPM, 50 levels) are judged right 0.53 of the time
-# with U = 1, 0.62 with 5, 0.65 with 10, 0.67 with 20 (U = 10 with 100 levels: 0.66)
-COMMON = {"emb_dim": 64, "ema": 0.999, "warmup": 200, "min_lr": 0.0, "clip": True, "resample": 10}
+# resample: RePaint's U for completions (--given); reconstruction: the weight w of reconstruction
+# guidance in every completion step (objectives/denoising.py; 0: replacement alone). Replacement
+# alone, on the conditional default's no-label branch, fills in the bottom half of the 360 test
+# digits right 0.53 of the time with U = 1, 0.62 with 5, 0.65 with 10, 0.67 with 20 (DDPM, 50
+# levels). U and w chosen on a holdout of the training digits (tools/diffusion_completion_holdout.py:
+# the unconditional default on the first 1,077, the last 360 completed; seeds 0 / 1; DDPM, 50 levels):
+#   w = 0: U = 10 0.750 / 0.747 (more levels did worse: 250 levels U = 2 0.636, 1000 levels 0.600)
+#   U = 5: w = 5 0.872 / 0.869, 10 0.869 / 0.883, 15 0.892 / 0.867, 20 0.886 / 0.872, 30 - / 0.858
+#   U = 10: w = 10 0.869 / 0.869, 20 0.869 / 0.869;  U = 1: w = 20 0.839 / 0.836
+# U = 5, w = 15: the best mean, in the middle of a flat top (w 5-20), half the passes of U = 10.
+COMMON = {"emb_dim": 64, "ema": 0.999, "warmup": 200, "min_lr": 0.0, "clip": True, "resample": 5,
+          "reconstruction": 15.0}
 # --conditional adds p_uncond, the rate at which a training label is replaced by "no label", and
 # guidance, the default W of classifier-free guidance (sample --guidance overrides it); on digits
 # T = 500 levels, as the two network passes a guided step costs would double the evaluation's
@@ -309,15 +334,17 @@ class DiffusionTrainer(Trainer):
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
     # the tour's digits run has T = 100 levels (not 1000) so that its evaluation, DDPM with all T
-    # steps on 1,000 digits, takes seconds; its completions are not resampled (resample 1), as
-    # before resampling came, so that filling in the 360 test digits stays cheap. The conditional
+    # steps on 1,000 digits, takes seconds; its completions are neither resampled (resample 1) nor
+    # guided (reconstruction 0), as before either came, so that filling in the 360 test digits
+    # stays cheap (no backward passes). The conditional
     # run: T = 50 and 1,000 steps, as each of its guided DDPM steps is two network passes
     TOUR = (TourStop("8gaussians", "mlp", steps=3000, quick_steps=60, metric="hq_share",
                      extra={"warmup": 100}),
             TourStop("digits", "mlp", steps=1500, quick_steps=30, metric="ddim_frechet_distance",
-                     extra={"warmup": 100, "T": 100, "beta_end": 0.2, "resample": 1}),
+                     extra={"warmup": 100, "T": 100, "beta_end": 0.2, "resample": 1,
+                            "reconstruction": 0.0}),
             TourStop("digits", "mlp", steps=1000, quick_steps=30, metric="ddim_label_accuracy",
-                     extra={"warmup": 100, "T": 50, "resample": 1}, conditional=True))
+                     extra={"warmup": 100, "T": 50, "resample": 1, "reconstruction": 0.0}, conditional=True))
 
     @classmethod
     def default_model(cls, data):
@@ -343,6 +370,10 @@ class DiffusionTrainer(Trainer):
         if isinstance(s["resample"], bool) or not isinstance(s["resample"], int) or s["resample"] < 1:
             raise ValueError(f"diffusion: resample (RePaint's U for completions) must be an integer >= 1, "
                              f"got {s['resample']!r}")
+        w = s["reconstruction"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf:
+            raise ValueError(f"diffusion: reconstruction (the weight of reconstruction guidance in completions) "
+                             f"must be a number >= 0 (0: replacement alone), got {w!r}")
         if config.model == "unet":
             self.net = UNet(shape, s["width"], s["emb_dim"], classes)
         elif self.images:
@@ -437,7 +468,7 @@ class DiffusionTrainer(Trainer):
         x = noise(shape)
         with mg.no_grad(), self.ema.average_parameters():
             return reverse(eps_fn, x, self.alpha_bars, levels, sampler, noise, clip, known, keep,
-                           self.settings["resample"])
+                           self.settings["resample"], float(self.settings["reconstruction"]))
 
     def sample(self, n, seed, sampler="ddpm", sample_steps=None, given=None, mask=None, label=None,
                guidance=None, **options):
@@ -446,7 +477,8 @@ class DiffusionTrainer(Trainer):
         sampler: "ddpm" (default: T ancestral steps) or "ddim" (deterministic; 50 steps by default, T if T < 50);
         sample_steps: the number of levels visited (any sub-sequence of 1..T). given (N, C, H, W)
         in [0, 1] with mask "top"|"bottom"|"left"|"right": fill in that half, keep the rest exactly
-        (each step taken settings["resample"] times: RePaint's resampling). Conditional runs:
+        (each step taken settings["resample"] times: RePaint's resampling, with reconstruction
+        guidance of weight settings["reconstruction"]). Conditional runs:
         label K (all of class K; without it the classes 0..C-1 in turn), guided with weight
         guidance (default: settings["guidance"]); completions without a label use the network's
         "no label" branch, the unconditional model.
@@ -490,14 +522,16 @@ class DiffusionTrainer(Trainer):
     # ----- evaluation -----
     SAMPLE_SEED = 1234
 
-    COMPLETION = {"sampler": "ddpm", "sample_steps": 50}    # each step resampled (settings["resample"])
+    # each step resampled (settings["resample"]) and guided (settings["reconstruction"])
+    COMPLETION = {"sampler": "ddpm", "sample_steps": 50}
 
     def evaluate(self):
         """The sample metrics of DDPM (T steps) and, prefixed ddim_, of DDIM with 50 steps, each
         with its floor and its sampling time; 2,500 points (the test split) or 1,000 images.
         Conditional runs: 100 images of each class, guided with the default W (``guidance``), and
         their label_accuracy. Images: also completion_accuracy, the 360 test digits with their
-        bottom half filled in (DDPM with 50 levels, each resampled; a conditional run's no-label branch)."""
+        bottom half filled in (DDPM with 50 levels, each resampled and guided; a conditional run's
+        no-label branch)."""
         data, train_data, test_data = self.config.data, self.train_data, self.test_data
         if self.images and train_data.labels is None:   # no classifier to judge them: no samples
             return {**judge.image_sample_metrics(None, data, train_data, test_data),

@@ -108,6 +108,39 @@ One network learns both scores: during training each label is replaced by a labe
 Ho & Salimans use 0.1-0.2). On those examples the regression target is the same noise but the
 network cannot see the class, so its best answer is E[eps | x_t] over all classes: the
 unconditional eps_theta(x_t, t). Each sampling step with W != 0 costs two network calls.
+
+Completion and reconstruction guidance (Ho et al. 2022, "Video Diffusion Models", sec. 3.1).
+To fill in the hidden pixels x^a of an image whose others x^b = k are given, sample
+p(x^a | x^b = k). Replacement (RePaint's simple form) runs the chain on x_t = (x^a_t, x^b_t) and
+after every step sets x^b_t to k noised to the new level, a draw of q(x^b_t | x^b_0 = k). Then
+eps_theta sees the known pixels only through that one noisy draw: at high noise it says little
+about k, and the filled-in half follows the unconditional score, only loosely tied to k.
+
+The right score is Bayes' rule again, at every level:
+
+    grad log q_t(x_t | x^b_0 = k) = grad log q_t(x_t) + grad log q_t(x^b_0 = k | x_t).
+
+The second term is intractable, but its distribution is concentrated around the denoised guess
+x^_0(x_t) (Tweedie: x^_0 = E[x_0 | x_t]). Approximate it by a Gaussian there,
+q(x^b_0 | x_t) ~ N(x^_0^b(x_t), (1 - abar_t) / abar_t I / w) (the noise-to-signal ratio of level t,
+sharpened by a weight w >= 1), and with the reconstruction error
+
+    L(x_t) = 1/2 ||x^_0^b(x_t) - k||^2    (the kept pixels only; ``reconstruction_loss``),
+
+    grad log q_t(x^b_0 = k | x_t) ~ -w abar_t / (1 - abar_t) grad_{x_t} L.
+
+Both scores are -eps / sqrt(1 - abar_t) in terms of noise, so the guided noise is
+eps~ = eps_theta + w abar_t / sqrt(1 - abar_t) grad L, and the x_0 it implies,
+(x_t - sqrt(1 - abar_t) eps~) / sqrt(abar_t), is
+
+    x~_0 = x^_0 - w sqrt(abar_t) grad_{x_t} L    (``reconstruction_guided_x0``),
+
+Ho et al.'s x~^a = x^^a - (w_r alpha_t / 2) grad ||x^b - x^^b||^2 (their alpha_t is our
+sqrt(abar_t)). grad L runs through the network (one backward pass a step): it asks how x_t should
+move so that the denoised guess agrees with the given pixels, and that moves the hidden pixels
+too, through the network's view of what goes with what. x~_0 then replaces x^_0 in the DDPM or
+DDIM step (clipped as usual), and replacement still sets the kept pixels. w = 1 is the plain
+Gaussian approximation; Ho et al. found larger w better, and w is chosen by measuring.
 """
 import math
 
@@ -220,6 +253,19 @@ def drop_labels(labels, u, p_uncond, null):
 def guided_eps(eps_cond, eps_uncond, guidance):
     """Classifier-free guidance: (1 + W) eps_theta(x, y) - W eps_theta(x, no label), W = ``guidance``."""
     return (1 + guidance) * eps_cond - guidance * eps_uncond
+
+
+# ----- completion: reconstruction guidance -----
+def reconstruction_loss(x0, known, keep):
+    """L = 1/2 sum over kept pixels (``keep`` True, a boolean array) of (x^_0 - known)^2."""
+    if x0.shape != known.shape:
+        raise ValueError(f"reconstruction_loss: x^_0 has shape {x0.shape}, the known pixels {known.shape}")
+    return 0.5 * (mg.where(keep, x0 - known, 0.0) ** 2).sum()
+
+
+def reconstruction_guided_x0(x0, grad, abar, weight):
+    """x~_0 = x^_0 - w sqrt(abar_t) grad_{x_t} L: the denoised guess moved toward the given pixels."""
+    return x0 - (weight * abar.sqrt()) * grad
 
 
 # ----- reverse steps from level t to level s < t -----
