@@ -320,11 +320,22 @@ save(fig, "05_samplers.png")
 # Inpainting needs no new training. Give the sampler an image and a mask; after every step, the
 # pixels we know are replaced by the given image **noised to that step's level** (RePaint's
 # simple form), so the network always sees a consistent noisy image and fills in the rest to
-# match. One pass per step leaves the halves little time to agree, so each step is taken 10
-# times (the `resample` setting), the merged image noised back to the step's level in between
-# (RePaint's resampling): on the test digits with the bottom half hidden, the judge then reads
-# the true digit in 0.76-0.77 of the completions of the unconditional default. At level 0 the
-# known pixels are the given ones, exactly (`minigen sample DIR --given FILE.npy --mask top`).
+# match. But the network sees the known half only through one noisy draw of it, which at high
+# noise says little, so the filled-in half is only loosely tied to it: on digits held out of the
+# training split with the bottom half hidden, the judge reads the true digit in about 0.62 of the
+# completions of the unconditional default (DDPM, 50 levels; tools/diffusion_completion_holdout.py).
+# Two things tie it closer. Each step is taken 5 times
+# (the `resample` setting), the merged image noised back to the step's level in between
+# (RePaint's resampling). And each step asks the network's own guess of the clean image,
+# x^_0 = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t), how far its *known* half is from the
+# given pixels, and moves x^_0 against the gradient of that error taken through the network with
+# respect to x_t, weight w = 15 (the `reconstruction` setting: reconstruction guidance, Ho et
+# al. 2022, derived in `minigen/objectives/denoising.py`): the hidden half moves too, through
+# what the network knows goes with what. On the test digits, replacement with 10 resamplings
+# alone scored 0.76-0.77; with guidance the judge reads the true digit in 0.85-0.88 of the
+# completions (seeds 0-2), at a
+# backward pass per step (about 7 s for the 360 digits). At level 0 the known pixels are the
+# given ones, exactly (`minigen sample DIR --given FILE.npy --mask top`).
 
 # %%
 samples = digits.sample(40, 1, sampler="ddim")
