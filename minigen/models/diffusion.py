@@ -343,7 +343,7 @@ class DiffusionTrainer(Trainer):
     TOUR = (TourStop("8gaussians", "mlp", steps=3000, quick_steps=60, metric="hq_share",
                      extra={"warmup": 100}),
             TourStop("digits", "mlp", steps=1500, quick_steps=30, metric="ddim_frechet_distance",
-                     extra={"warmup": 100, "T": 100, "beta_end": 0.2, "resample": 1,
+                     extra={"warmup": 100, "T": 100, "resample": 1,
                             "reconstruction": 0.0}),
             TourStop("digits", "mlp", steps=1000, quick_steps=30, metric="ddim_label_accuracy",
                      extra={"warmup": 100, "T": 50, "resample": 1, "reconstruction": 0.0}, conditional=True))
