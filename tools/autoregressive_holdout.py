@@ -10,23 +10,18 @@ Usage: python tools/autoregressive_holdout.py MODEL [SETTING ...]
   e.g.  python tools/autoregressive_holdout.py transformer steps=2500 dropout=0.2
 """
 import ast
-import dataclasses
 import sys
 import time
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen.models.autoregressive import AutoregressiveTrainer
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 model, pairs = sys.argv[1], [arg.split("=", 1) for arg in sys.argv[2:]]
 given = {key: ast.literal_eval(value) for key, value in pairs}
 data = "digits-binary" if model == "pixelcnn" else "names"
-full = get_dataset(data, "train")
-cut = len(full) - (144 if model == "pixelcnn" else len(full) // 10)
-labels = (lambda part: full.labels[part]) if full.labels is not None else (lambda part: None)
-fit = dataclasses.replace(full, data=full.data[:cut], labels=labels(slice(None, cut)))
-held = dataclasses.replace(full, data=full.data[cut:], labels=labels(slice(cut, None)), split="holdout")
+fit, held = carve(data, 144 if model == "pixelcnn" else 0.1)
 
 top = {k: given.pop(k) for k in ("steps", "batch_size", "lr") if k in given}
 config = fill_defaults(Config(family="autoregressive", data=data, model=model, seed=0, extra=given, **top),

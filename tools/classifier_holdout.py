@@ -3,19 +3,15 @@
 Trains on the first 1,293 training digits, reports accuracy on the last 144, per setting.
 Usage: python tools/classifier_holdout.py
 """
-import dataclasses
 import itertools
 import time
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen.models import classifier
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
-full = get_dataset("digits", "train")
-cut = len(full) - 144
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits", 144)
 
 SETTINGS = [("mlp", {}, 3000), ("cnn", {"width": 32}, 1500), ("cnn", {"width": 16}, 1500),
             ("cnn", {"width": 16}, 1000)]

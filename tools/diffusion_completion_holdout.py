@@ -43,9 +43,9 @@ import time
 
 import minigen as mg
 from minigen.checkpoint import load, save
-from minigen.data import get_dataset
 from minigen.models import diffusion, judge
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 # name: (sampler, levels, settings overrides for the completion); each names its U and w (0: none),
 # so that a name means the same sampler whatever the defaults are
@@ -71,10 +71,7 @@ parser.add_argument("names", nargs="*")
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
-full = get_dataset("digits", "train")
-cut = len(full) - 360
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits", 360)
 
 if args.what == "train":
     config = fill_defaults(Config(family="diffusion", data="digits", seed=args.seed), diffusion.DiffusionTrainer)

@@ -21,16 +21,15 @@ Per-class Frechet distance / within-class spread, DDIM-50, p_uncond 0.1, T = 500
 W = 0 25.6 / 0.974, 0.5 19.9 / 0.894, 1 19.7 / 0.867, 2 21.4 / 0.858; DDPM W = 1 19.7 / 0.811.
 """
 import argparse
-import dataclasses
 import time
 
 import numpy as np
 
 import minigen as mg
 from minigen import metrics
-from minigen.data import get_dataset
 from minigen.models import diffusion, judge
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 # name: config.extra overrides of the conditional default (None: the recipe's steps); each says
 # its p_uncond and T, so that a name means the same setting whatever the default is
@@ -47,10 +46,7 @@ parser.add_argument("--ddpm", default="")
 parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
-full = get_dataset("digits", "train")
-cut = len(full) - 360
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits", 360)
 model = judge.digit_judge("digits")
 _, held_feats = judge.judge_outputs(model, held.images)
 
@@ -61,7 +57,7 @@ def per_class(x, labels):
     _, feats = judge.judge_outputs(model, fit.from_unit(x))
     labels = np.asarray(labels)
     frechet, spread = [], []
-    for k in range(full.num_classes):
+    for k in range(fit.num_classes):
         mine, real = feats[labels == k], held_feats[held.labels == k]
         frechet.append(metrics.frechet_distance(mine, real))
         spread.append(np.sqrt(np.trace(np.cov(mine, rowvar=False)) / np.trace(np.cov(real, rowvar=False))))

@@ -7,14 +7,12 @@ samples against the last 360 (the test split's size), DDIM with 50 steps only un
 Usage: python tools/diffusion_holdout.py digits|8gaussians|swissroll [--ddpm] [NAME ...]
 (NAME: settings below; all of them by default)
 """
-import dataclasses
 import sys
-import time
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen.models import diffusion, judge
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 # name: (config.extra overrides, steps (None: the recipe's), lr); every setting says its schedule and lr.
 # Measured (seed 0, DDIM-50 Frechet distance on the holdout, its floor 7.87; 2 busy cores):
@@ -45,11 +43,7 @@ SETTINGS = {
 data, args = sys.argv[1], sys.argv[2:]
 ddpm = "--ddpm" in args
 names = [a for a in args if a != "--ddpm"] or list(SETTINGS[data])
-full = get_dataset(data, "train")
-cut = len(full) - (360 if data == "digits" else 2500)
-labels = (lambda part: None) if full.labels is None else (lambda part: full.labels[part])
-fit = dataclasses.replace(full, data=full.data[:cut], labels=labels(slice(None, cut)))
-held = dataclasses.replace(full, data=full.data[cut:], labels=labels(slice(cut, None)), split="holdout")
+fit, held = carve(data, 360 if data == "digits" else 2500)
 
 for name in names:
     extra, steps, lr = SETTINGS[data][name]

@@ -37,18 +37,14 @@ Usage:
     python tools/gan_conditional_holdout.py '{"label_dim": 32}' --model dcgan --steps 3000
 """
 import argparse
-import dataclasses
 import json
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen.models import gan, judge
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
-full = get_dataset("digits", "train")
-cut = len(full) - len(full) // 5
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits", 0.2)
 
 
 def run(extra, model=None, steps=None, seed=0, conditional=True, loss=None, lr=None):
@@ -58,7 +54,7 @@ def run(extra, model=None, steps=None, seed=0, conditional=True, loss=None, lr=N
     mg.manual_seed(seed)
     trainer = gan.GANTrainer(config, fit, held)          # fills in the recipe's steps and lr
     real_steps = config.steps if steps is None else steps
-    config.steps = round(real_steps * len(fit) / len(full))
+    config.steps = round(real_steps * len(fit) / (len(fit) + len(held)))
     history, seconds = train(trainer, quiet=True)
     labels = trainer.sample_labels(1000) if conditional else None
     scores = judge.image_sample_metrics(trainer.sample(1000, trainer.SAMPLE_SEED), "digits", fit, held,

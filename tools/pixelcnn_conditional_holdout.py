@@ -41,22 +41,18 @@ steps): the best label accuracy and Frechet distance on the holdout, at the pric
 likelihood over-fitted by about a nat (dropout 0.2 keeps 0.6 nat of it, for less label accuracy).
 """
 import ast
-import dataclasses
 import json
 import sys
 import time
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen.models import judge
 from minigen.models.autoregressive import SAMPLE_SEED, AutoregressiveTrainer
 from minigen.runs import Config, fill_defaults, train
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 given = {key: ast.literal_eval(value) for key, value in (arg.split("=", 1) for arg in sys.argv[1:])}
-full = get_dataset("digits-binary", "train")
-cut = len(full) - 144
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits-binary", 144)
 
 top = {k: given.pop(k) for k in ("steps", "batch_size", "lr", "seed") if k in given}
 config = fill_defaults(Config(family="autoregressive", data="digits-binary", model="pixelcnn", conditional=True,

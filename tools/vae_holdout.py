@@ -72,20 +72,16 @@ Usage:
     python tools/vae_holdout.py '{"dropout": 0.2}' --steps 20000 --seed 1 --curve 2000
 """
 import argparse
-import dataclasses
 import json
 import time
 
 import minigen as mg
-from minigen.data import get_dataset
 from minigen import metrics
 from minigen.models import judge, vae
 from minigen.runs import Config, fill_defaults
+from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
-full = get_dataset("digits-binary", "train")
-cut = len(full) - len(full) // 5
-fit = dataclasses.replace(full, data=full.data[:cut], labels=full.labels[:cut])
-held = dataclasses.replace(full, data=full.data[cut:], labels=full.labels[cut:], split="holdout")
+fit, held = carve("digits-binary", 0.2)
 
 SETTINGS = [({}, None)]   # (config.extra, --steps of a real run; None: the default)
 
@@ -99,7 +95,7 @@ def run(extra, steps, seed, curve=None, loss=None, lr=None, conditional=False, b
     labels = held.labels if conditional else None
     fit_labels = fit.labels[:len(held)] if conditional else None
     real_steps = config.steps if steps is None else steps
-    config.steps = round(real_steps * len(fit) / len(full))
+    config.steps = round(real_steps * len(fit) / (len(fit) + len(held)))
     mg.manual_seed(seed)
     trainer = vae.VAETrainer(config, fit, held)
     start = time.perf_counter()
@@ -124,7 +120,7 @@ def run(extra, steps, seed, curve=None, loss=None, lr=None, conditional=False, b
         probs, features = judge.judge_outputs(scorer, trainer.sample(1000, sampling_seed))
         frechet.append(metrics.frechet_distance(features, held_features))
         if conditional:                              # 100 of each class, in turn (sample_labels)
-            per_label = metrics.label_accuracy(probs, trainer.sample_labels(1000), full.num_classes)
+            per_label = metrics.label_accuracy(probs, trainer.sample_labels(1000), fit.num_classes)
             accuracy.append(sum(per_label) / len(per_label))
     result = {"label_accuracy": round(sum(accuracy) / len(accuracy), 4)} if conditional else {}
     return {"extra": extra, "steps": real_steps, "seed": seed, "loss": config.loss, "lr": config.lr,
