@@ -177,7 +177,7 @@ def side_by_side(visits):
         fd = f"{j['frechet_distance']:.2f} ({j['frechet_floor']:.2f})"
         lines.append(f"| {v.family} | {v.model} | {v.data} | {'yes' if v.conditional else 'no'} | {fd} | "
                      f"{_number(j['class_entropy'])} | {_number(j.get('label_accuracy'))} | {_number(nll)} | "
-                     f"{_number(j.get('completion_accuracy'))} | {v.seconds} | {_number(v.sample_seconds)} |")
+                     f"{_number(j.get('completion_accuracy'))} | {v.seconds} | {_number(v.sample_seconds, 3)} |")
     return "\n".join(lines)
 
 

@@ -304,7 +304,7 @@ def test_tour_quick_writes_gallery_and_table(tmp_path):
     assert {row[0] for row in side} == {"gan", "vae", "autoregressive", "diffusion"}
     for row in side:   # every generative family on the digits, judged on its samples, timed
         cell = dict(zip(header, row))
-        assert float(cell["Fréchet (floor)"].split()[0]) > 0 and float(cell["s / 1,000 samples"]) > 0
+        assert float(cell["Fréchet (floor)"].split()[0]) > 0 and float(cell["s / 1,000 samples"]) >= 0
         assert (cell["label accuracy"] != "-") == (cell["conditional"] == "yes"), row
 
 
