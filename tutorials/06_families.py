@@ -86,7 +86,8 @@ save(tour.gallery(visits), "06_gallery.png")
 # Two failures look different. A model can draw *blurry* digits, which the judge is unsure of
 # (low confidence), or *the same few* digits, sharply (low class entropy: a GAN's mode collapse
 # is the classic case). Plot one against the other: good models sit top right, next to real
-# digits.
+# digits. (The binary families, VAE and PixelCNN, are judged by the classifier trained on
+# digits-binary, the others by the one trained on digits: compare each with its own star.)
 #
 # Why each family lands where it does:
 # - the **GAN** is trained only to fool its critic, never to cover every digit, so nothing
@@ -109,12 +110,13 @@ for v in visits:
     j = v.judged
     ax.scatter(j["class_entropy"], j["mean_confidence"], s=80, marker=markers[v.conditional],
                color=colours[v.family], label=f"{v.family}{' (conditional)' * v.conditional}")
-test_j = visits[0].judged
-ax.scatter(test_j["test_class_entropy"], test_j["test_mean_confidence"], marker="*", s=200, color="black",
-           label="the 360 test digits")
+for data, star in (("digits", "*"), ("digits-binary", "P")):     # each data set has its own judge
+    test_j = next(v.judged for v in visits if v.data == data)
+    ax.scatter(test_j["test_class_entropy"], test_j["test_mean_confidence"], marker=star, s=200, color="black",
+               label=f"the 360 test digits ({data})")
 ax.set_xlabel("class entropy of the judge's verdicts (diversity; log 10 = 2.30)")
 ax.set_ylabel("mean confidence of the judge (sharpness)")
-ax.legend(fontsize=7, loc="lower left")
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 ax.set_title("sharp or diverse: the families on the digits")
 save(fig, "06_sharp_or_diverse.png")
 
@@ -194,7 +196,9 @@ for v in visits:
 # is an importance-weighted bound, tight from above as its k grows (tutorial 03). Neither the GAN
 # nor this diffusion model reports one: the GAN has no density at all, and diffusion has a bound
 # that takes T network passes per image to compute. Below, the test digits the unconditional
-# PixelCNN finds least and most likely: the unlikely ones are thick, broken or oddly placed.
+# PixelCNN finds least and most likely: the unlikely ones are thick, ornate or broken strokes,
+# and the likeliest are plain upright 1s, with few pixels to get right. A likelihood rewards
+# simplicity as much as typicality: one reason it is not a measure of sample quality.
 
 # %%
 run = open_run(by["autoregressive", False].figure.parent)         # the run folder the tour stop wrote
