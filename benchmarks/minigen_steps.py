@@ -50,8 +50,8 @@ def build_model(spec):
     raise KeyError(f"minigen: no model for step {spec.name!r}")
 
 
-def loss_fn(spec, model, batch):
-    if spec.name == "gpt_block":
+def loss_fn(name, model, batch):
+    if name == "gpt_block":
         return F.mse_loss(model(batch["x"]), batch["target"])
     return F.cross_entropy(model(batch["x"]), batch["y"])
 
@@ -72,7 +72,7 @@ class MinigenStep:
     label = "minigen"
 
     def __init__(self, spec, device="cpu"):
-        self.spec = spec
+        self.name = spec.name  # not the spec: holding it would keep a second copy of the parameters
         self.device = backend.normalize_device(device)
         self.model = load(build_model(spec), spec, self.device)
         self.batch = {k: mg.Tensor(v, dtype=v.dtype, device=self.device) for k, v in spec.batch.items()}
@@ -80,7 +80,7 @@ class MinigenStep:
 
     def step(self):
         self.opt.zero_grad()
-        loss_fn(self.spec, self.model, self.batch).backward()
+        loss_fn(self.name, self.model, self.batch).backward()
         self.opt.step()
 
     def sync(self):
@@ -89,7 +89,7 @@ class MinigenStep:
     def loss_and_grads(self):
         """Loss and gradients (NumPy, by parameter name) at the current parameters; no update."""
         self.opt.zero_grad()
-        loss = loss_fn(self.spec, self.model, self.batch)
+        loss = loss_fn(self.name, self.model, self.batch)
         loss.backward()
         return loss.item(), {n: p.grad.numpy() for n, p in self.model.named_parameters()}
 
@@ -115,7 +115,7 @@ class MinigenGANStep:
 
     def __init__(self, spec, device="cpu"):
         from minigen.objectives.minimax import LOSSES
-        self.spec = spec
+        self.name = spec.name  # not the spec: holding it would keep a second copy of the parameters
         self.device = backend.normalize_device(device)
         e = spec.extra
         self.model = load(GAN(e["z_dim"], e["dim"], e["hidden"]), spec, self.device)

@@ -83,8 +83,8 @@ def build_model(spec):
     raise KeyError(f"torch: no model for step {spec.name!r}")
 
 
-def loss_fn(spec, model, batch):
-    if spec.name == "gpt_block":
+def loss_fn(name, model, batch):
+    if name == "gpt_block":
         return F.mse_loss(model(batch["x"]), batch["target"])
     return F.cross_entropy(model(batch["x"]), batch["y"])
 
@@ -95,7 +95,7 @@ class TorchStep:
     label = "torch"
 
     def __init__(self, spec, device="cpu", model=None):
-        self.spec = spec
+        self.name = spec.name  # not the spec: holding it would keep a second copy of the parameters
         self.device = device
         dev = torch_device(device)
         dtype = torch.from_numpy(next(iter(spec.params.values()))[:0]).dtype   # float32 (float64 in tests)
@@ -111,7 +111,7 @@ class TorchStep:
 
     def step(self):
         self.opt.zero_grad()
-        loss_fn(self.spec, self.model, self.batch).backward()
+        loss_fn(self.name, self.model, self.batch).backward()
         self.opt.step()
 
     def sync(self):
@@ -120,7 +120,7 @@ class TorchStep:
     def loss_and_grads(self):
         """Loss and gradients (NumPy, by parameter name) at the current parameters; no update."""
         self.opt.zero_grad()
-        loss = loss_fn(self.spec, self.model, self.batch)
+        loss = loss_fn(self.name, self.model, self.batch)
         loss.backward()
         return loss.item(), {n: p.grad.detach().cpu().numpy() for n, p in self.model.named_parameters()}
 

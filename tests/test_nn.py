@@ -683,6 +683,21 @@ def test_init_follows_the_seed_and_not_the_dtype():
     assert not np.allclose(a.weight.numpy(), c.weight.numpy())
 
 
+@pytest.mark.parametrize("shape", [(700, 300), (3, 5, 4, 4), (1,), (), (0, 4)])
+@pytest.mark.parametrize("method", ["uniform_", "normal_"])
+def test_init_draws_in_blocks_the_values_of_one_whole_draw(shape, method, monkeypatch):
+    """A big layer is filled a block of rows at a time (no float64 copy of the whole layer):
+    the values are those of one draw of the whole shape, shifted and scaled in float64."""
+    monkeypatch.setattr(nn.init, "DRAW_BLOCK", 1000)             # many blocks, some ragged
+    mg.manual_seed(3)
+    t = mg.zeros(*shape, dtype=F64)
+    getattr(nn.init, method)(t, 0.25, 1.5)
+    draw = np.random.default_rng(3).random if method == "uniform_" else np.random.default_rng(3).standard_normal
+    whole = draw(shape)
+    expected = 0.25 + 1.25 * whole if method == "uniform_" else 0.25 + 1.5 * whole
+    np.testing.assert_array_equal(t.numpy(), expected)
+
+
 def test_init_helpers():
     t = mg.zeros(200, 300, dtype=F64)
     assert nn.init.uniform_(t, -2, 3) is t

@@ -15,25 +15,43 @@ import math
 from minigen import backend
 
 
+DRAW_BLOCK = 1 << 16  # float64 samples drawn at a time (512 KiB)
+
+
 def _fill(tensor, values):
     tensor.data[...] = values  # in place, cast to the tensor's dtype
     return tensor
 
 
-def _draw(tensor, method):
-    """float64 samples of tensor's shape from its device's generator: method 'random' or 'standard_normal'."""
+def _fill_drawn(tensor, method, scale, shift):
+    """tensor = shift + scale * samples, the float64 samples from its device's generator
+    (method 'random' or 'standard_normal'), cast into the tensor in place.
+
+    The samples are drawn a block of leading rows at a time, in order: they are the values one
+    draw of the whole shape would give, without a float64 copy of the whole layer (8 bytes an
+    element, 3 MiB for a 784x512 weight, memory a process keeps once it has touched it).
+    """
+    gen, shape = backend.generator(tensor.device), tensor.shape
     with backend.device_context(tensor.device):
-        return getattr(backend.generator(tensor.device), method)(tensor.shape)
+        if not shape:
+            return _fill(tensor, shift + scale * getattr(gen, method)(shape))
+        step = max(1, DRAW_BLOCK // max(math.prod(shape[1:]), 1))
+        for i in range(0, shape[0], step):
+            block = getattr(gen, method)((min(step, shape[0] - i),) + shape[1:])
+            block *= scale
+            block += shift
+            tensor.data[i:i + step] = block
+    return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples of U(a, b)."""
-    return _fill(tensor, a + (b - a) * _draw(tensor, "random"))
+    return _fill_drawn(tensor, "random", b - a, a)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples of N(mean, std^2)."""
-    return _fill(tensor, mean + std * _draw(tensor, "standard_normal"))
+    return _fill_drawn(tensor, "standard_normal", std, mean)
 
 
 def zeros_(tensor):
