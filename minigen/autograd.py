@@ -10,12 +10,14 @@ recorded (``create_graph=True``) builds a graph of the gradient itself: that is 
 backward, for free. Running it under ``no_grad`` (the default) records nothing, so the
 first-order backward pass costs no more than the arithmetic.
 
-The graph: a Tensor made by a primitive keeps that Function in ``_ctx``; the Function
-keeps its input Tensors. ``backward`` sorts the graph topologically (depth-first search)
-and walks it once in reverse, exactly as micrograd does, but on tensors.
+The graph: a Tensor made by a primitive keeps that Function in ``_ctx``. The Function keeps
+its ``parents``, the nodes its inputs' gradients flow into: the Function that made an input,
+or the input itself when it is a leaf. It keeps the input Tensors themselves (``inputs``)
+only when its backward reads them, and its output's array only when its backward reads
+that: a ReLU keeps its output, not its input, so the pre-activation is freed as soon as
+the forward pass is done with it, as in PyTorch. ``backward`` sorts the graph
+topologically (depth-first search) and walks it once in reverse, as micrograd does.
 """
-import weakref
-
 from minigen import backend
 from minigen.tensor import Tensor, ones_like, zeros_like
 
@@ -53,10 +55,18 @@ class Function:
     """A differentiable primitive. Subclasses define forward (arrays) and backward (Tensors).
 
     Inside forward, ``self.xp`` is the array module (numpy or cupy) of the inputs.
-    Inside backward: ``self.inputs`` are the input Tensors, ``self.needs`` says which of
-    them want a gradient, and ``self.output`` is the output Tensor (held weakly, so the
-    graph has no reference cycles).
+    Inside backward: ``self.needs`` says which inputs want a gradient and ``self.shapes``
+    gives their shapes; ``self.inputs`` are the input Tensors, kept only when the class
+    says ``saves_inputs = True`` (the default), and ``self.output`` is the output Tensor,
+    kept only when it says ``saves_output = True``. Anything else backward needs, forward
+    stores on ``self``. Once a backward pass has gone through the node it lets go of all of
+    it (``released``), unless that pass was told to retain the graph.
     """
+
+    saves_inputs = True
+    saves_output = False
+    parents = ()
+    released = False
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -66,7 +76,11 @@ class Function:
 
     @property
     def output(self):
-        return self._out()
+        """The output as a Tensor of this node (a new wrapper of the kept array: the graph
+        is made of Functions, so it is the same node as the tensor forward returned)."""
+        out = Tensor._make(self._out_data, True)
+        out._ctx = self
+        return out
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -77,18 +91,27 @@ class Function:
         if len(arrays) > 1:
             check_same_device(cls, inputs)
         try:
-            out = fn.forward(*arrays, **params)
+            out = backend.as_array(fn.forward(*arrays, **params))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, inputs, exc) from None
         needs = tuple([t.requires_grad for t in inputs])
         record = _grad_enabled and True in needs
-        result = Tensor._make(backend.as_array(out), record)
+        result = Tensor._make(out, record)
         if record:
-            fn.inputs = inputs
             fn.needs = needs
-            fn._out = weakref.ref(result)
+            fn.parents = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs])
+            fn.shapes = tuple([a.shape for a in arrays])
+            if cls.saves_inputs:
+                fn.inputs = inputs
+            if cls.saves_output:
+                fn._out_data = out
             result._ctx = fn
         return result
+
+    def release(self):
+        """Let go of everything backward needed (inputs, saved arrays, parents)."""
+        self.__dict__.clear()
+        self.released = True
 
 
 class OpError(ValueError):
@@ -129,23 +152,14 @@ def check_same_device(op, inputs):
                 f"{describe(inputs)}; move them with .to(device) first")
 
 
-class _FreedGraph(Function):
-    """Stands in, in ``_ctx``, for a Function that an earlier backward() has let go of.
-
-    Without it a freed tensor would look like a leaf, and a second backward through it would
-    silently send no gradient to the tensors it was computed from.
-    """
-
-    inputs = ()
-    needs = ()
-
-    def backward(self, gy):
-        """No derivative is left to take: say so, loudly."""
-        raise RuntimeError("backward: part of this graph was already freed by an earlier backward(); "
-                           "pass retain_graph=True to the first call to go through it twice")
+def node_of(t):
+    """The graph node a tensor's gradient flows into: the Function that made it, or the
+    tensor itself when it is a leaf."""
+    return t if t._ctx is None else t._ctx
 
 
-_FREED = _FreedGraph()
+FREED_MESSAGE = ("part of this graph was already freed by an earlier backward(); "
+                 "pass retain_graph=True to the first call to go through it twice")
 
 
 def _own(g, handed):
@@ -163,25 +177,26 @@ def _own(g, handed):
 
 
 def _topological_order(roots):
-    """Every tensor that needs a gradient and is reachable from ``roots``, inputs first.
+    """Every node (Function or leaf Tensor) reachable from ``roots``, parents first.
 
     Depth-first search, iterative (deep graphs would overflow Python's recursion): a node
-    is appended only after everything it was computed from has been appended.
+    is appended only after every node it was computed from has been appended. A leaf has
+    no parents; neither has a released Function (backprop refuses to go through one).
     """
     order, visited = [], set()
     stack = [(root, False) for root in roots]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
+        node, parents_done = stack.pop()
+        if parents_done:
             order.append(node)
             continue
         if id(node) in visited:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        if node._ctx is not None:
-            for parent in node._ctx.inputs:
-                if parent.requires_grad and id(parent) not in visited:
+        if not isinstance(node, Tensor):
+            for parent in node.parents:
+                if parent is not None and id(parent) not in visited:
                     stack.append((parent, False))
     return order
 
@@ -190,42 +205,45 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
     """Propagate ``root_grads`` from ``roots`` to every leaf (or only to ``wanted``).
 
     With ``wanted=None`` leaf gradients are accumulated into ``leaf.grad`` (backward()).
-    Otherwise the gradients of the ``wanted`` tensors are returned in a dict by id (grad()).
-    Unless ``retain_graph`` (default: ``create_graph``), the graph is freed on the way:
-    each node lets go of its inputs and saved arrays once its gradient has been passed on.
+    Otherwise the gradients of the ``wanted`` tensors are returned in a dict by the id of
+    their node (grad()). Unless ``retain_graph`` (default: ``create_graph``), the graph is
+    freed on the way: each Function is released once its gradient has been passed on.
     """
     if retain_graph is None:
         retain_graph = create_graph
     grads = {}
     for root, g in zip(roots, root_grads):
-        grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+        key = id(node_of(root))
+        grads[key] = grads[key] + g if key in grads else g
     # memory already given to a leaf (or owned by the caller): never handed out twice
     handed = {id(g.data if g.data.base is None else g.data.base) for g in root_grads}
-    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    wanted_ids = None if wanted is None else {id(node_of(t)) for t in wanted}
     found = {}
     with _GradMode(create_graph):
-        for node in reversed(_topological_order(roots)):
+        for node in reversed(_topological_order([node_of(r) for r in roots])):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if wanted_ids is not None and id(node) in wanted_ids:
+            is_wanted = wanted_ids is not None and id(node) in wanted_ids
+            if is_wanted:
                 found[id(node)] = g
-            fn = node._ctx
-            if fn is None:
+            if isinstance(node, Tensor):  # a leaf
                 if wanted_ids is None:
                     node.grad = _own(g, handed) if node.grad is None else node.grad + g
                 continue
-            if fn is _FREED and wanted_ids is not None and id(node) in wanted_ids:
-                continue  # grad() asked for this tensor's gradient, not for what lies behind it
-            input_grads = fn.backward(g)
+            if node.released:
+                if is_wanted:
+                    continue  # grad() asked for this tensor's gradient, not for what lies behind it
+                raise RuntimeError("backward: " + FREED_MESSAGE)
+            input_grads = node.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, need, gx in zip(fn.inputs, fn.needs, input_grads):
-                if need and gx is not None:
+            for parent, gx in zip(node.parents, input_grads):
+                if parent is not None and gx is not None:
                     key = id(parent)
                     grads[key] = grads[key] + gx if key in grads else gx
             if not retain_graph:
-                node._ctx = _FREED
+                node.release()
     return found
 
 
@@ -249,7 +267,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
         if not t.requires_grad:
             raise ValueError(f"grad: an input of shape {t.shape} does not require grad")
     found = backprop(outputs, grad_outputs, create_graph, retain_graph, wanted=inputs)
-    return tuple(found.get(id(t), zeros_like(t)) for t in inputs)
+    return tuple(found.get(id(node_of(t)), zeros_like(t)) for t in inputs)
 
 
 def _require_scalar(t, where):

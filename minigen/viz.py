@@ -8,6 +8,7 @@ notebook can show it (a Figure displays itself inline) and a script can ignore i
 """
 import numpy as np
 from matplotlib.figure import Figure
+from minigen.tensor import Tensor
 
 
 def figure(figsize=(6.4, 4.8), **kwargs):
@@ -76,27 +77,58 @@ def save_loss_curves(history, path, title=None, smooth=20):
 GRAPH_MAX_NODES = 60   # beyond this a drawing is a hairball: draw_graph says so instead
 
 
+class FreedValue:
+    """A value the graph computed but no longer holds (no backward reads it: a ReLU keeps its
+    output, not its input). Drawn with its shape only."""
+
+    requires_grad = True
+
+    def __init__(self, fn, shape):
+        self._ctx, self.shape = fn, shape
+
+
 def _graph_nodes(root):
-    """Tensors and Functions reachable from ``root`` through ``_ctx`` and ``inputs``, and the
-    edges between them (producer -> consumer), by an iterative depth-first search."""
-    from minigen.autograd import _FREED
-    nodes, edges, stack, seen = {}, [], [root], set()
+    """The values and Functions reachable from ``root``, and the edges between them (producer
+    -> consumer), by an iterative depth-first search. The graph itself is made of Functions
+    (each knows its ``parents``) and leaves; each Function's output is drawn as a box too: the
+    Tensor itself where some backward kept it, a FreedValue where none did."""
+    from minigen.autograd import FREED_MESSAGE
+    nodes, edges, stack = {}, [], [root]
+    value_key = {id(root._ctx): id(root)} if root._ctx is not None else {}   # Function -> its output's box
+
+    def value(made, fn):
+        """The key of the box for ``fn``'s output, preferring a real Tensor to a FreedValue."""
+        key = value_key.setdefault(id(fn), id(made))
+        if key not in nodes or isinstance(nodes[key], FreedValue):
+            if key not in nodes:
+                stack.append(made)
+            nodes[key] = made
+        return key
+
+    seen = set()
     while stack:
         t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        nodes[id(t)] = t
+        key = id(t) if t._ctx is None else value_key.get(id(t._ctx), id(t))
+        nodes.setdefault(key, t)
         fn = t._ctx
-        if fn is _FREED:
-            raise ValueError("draw_graph: part of this graph was freed by backward(); draw it before "
-                             "backward, or call backward(retain_graph=True)")
-        if fn is not None:
-            nodes[id(fn)] = fn
-            edges.append((id(fn), id(t)))
-            for parent in fn.inputs:
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if fn.released:
+            raise ValueError("draw_graph: " + FREED_MESSAGE + " (or draw it before backward)")
+        nodes[id(fn)] = fn
+        edges.append((id(fn), key))
+        inputs = getattr(fn, "inputs", (None,) * len(fn.parents))
+        for parent, shape, saved in zip(fn.parents, fn.shapes, inputs):
+            if saved is not None and saved._ctx is None:        # a leaf: parameter or data
+                nodes.setdefault(id(saved), saved)
+                edges.append((id(saved), id(fn)))
+            elif isinstance(parent, Tensor):                    # a leaf the node did not keep
+                nodes.setdefault(id(parent), parent)
                 edges.append((id(parent), id(fn)))
-                stack.append(parent)
+            elif parent is not None or saved is not None:       # a value some Function made
+                made_by = parent if parent is not None else saved._ctx
+                edges.append((value(saved if saved is not None else FreedValue(made_by, shape), made_by), id(fn)))
     return nodes, edges
 
 
@@ -129,14 +161,33 @@ def _graph_layout(root_id, nodes, edges):
     return {key: (n_cols - depth[key], y[key]) for key in nodes}
 
 
+def _by_value(texts):
+    """{tensor: text} -> a lookup by value: a computed value is found through the Function that
+    made it, so that a name reaches its box even when the drawing shows a FreedValue."""
+    out = {}
+    for t, text in (texts or {}).items():
+        out[id(t)] = text
+        if t._ctx is not None:
+            out["made by", id(t._ctx)] = text
+    return out
+
+
+def _lookup(texts, t, default=None):
+    return texts.get(id(t), texts.get(("made by", id(t._ctx)), default) if t._ctx is not None else default)
+
+
 def _tensor_label(t, names, notes):
-    name = names.get(id(t), "")
+    name = _lookup(names, t, "")
     shape = "x".join(map(str, t.shape)) or "scalar"
-    lines = ([name] if name else []) + [shape, str(t.dtype)]
-    if t.data.size == 1:
-        lines.append(f"= {t.item():+.4g}")
-    if id(t) in notes:
-        lines.append(notes[id(t)])
+    lines = ([name] if name else []) + [shape]
+    if isinstance(t, FreedValue):
+        lines.append("not kept")
+    else:
+        lines.append(str(t.dtype))
+        if t.data.size == 1:
+            lines.append(f"= {t.item():+.4g}")
+    if _lookup(notes, t) is not None:
+        lines.append(_lookup(notes, t))
     return "\n".join(lines)
 
 
@@ -153,8 +204,7 @@ def draw_graph(tensor, path=None, names=None, notes=None, max_nodes=GRAPH_MAX_NO
     """
     from matplotlib.patches import FancyBboxPatch
 
-    names = {id(k): v for k, v in (names or {}).items()}
-    notes = {id(k): v for k, v in (notes or {}).items()}
+    names, notes = _by_value(names), _by_value(notes)
     nodes, edges = _graph_nodes(tensor)
     if len(nodes) > max_nodes:
         raise ValueError(f"draw_graph: this graph has {len(nodes)} nodes (tensors and Functions), more than "

@@ -131,16 +131,52 @@ def test_the_graph_is_freed_by_backward(device):
 
 
 def test_the_graph_holds_no_reference_cycles(device):
-    """Function keeps its output weakly: dropping the loss frees the graph without gc."""
+    """Functions point at their parents, never back at their outputs: dropping the loss frees
+    the whole graph by reference counting alone, without gc."""
     x = f64([1.0, 2.0], device=device)
-    loss = ((x * x).exp() / 3).sum()
-    refs = [weakref.ref(loss._ctx), weakref.ref(loss._ctx.inputs[0])]
+    hidden = x * x
+    loss = (hidden.exp() / 3).sum()
+    refs = [weakref.ref(loss._ctx), weakref.ref(loss._ctx.parents[0]), weakref.ref(hidden),
+            weakref.ref(hidden._ctx)]
     gc.disable()
     try:
-        del loss
+        del loss, hidden
         assert all(r() is None for r in refs)
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "exp"])
+def test_a_node_whose_gradient_needs_only_its_output_frees_its_input_at_once(device, activation):
+    """relu(x @ w + b): the pre-activation is garbage as soon as the forward pass is done
+    with it (its node keeps its output instead), yet the gradient is still exact."""
+    x = f64(np.linspace(-1, 1, 6).reshape(2, 3), device=device)
+    w = f64(np.linspace(-2, 1, 12).reshape(3, 4), device=device)
+    pre = x @ w
+    pre_array = weakref.ref(pre.data) if device == "cpu" else None
+    pre_ref = weakref.ref(pre)
+    out = getattr(pre, activation)()
+    del pre
+    gc.disable()
+    try:
+        assert pre_ref() is None and (pre_array is None or pre_array() is None)
+    finally:
+        gc.enable()
+    out.sum().backward()
+    y = x.numpy() @ w.numpy()
+    dy = {"relu": (y > 0) * 1.0, "tanh": 1 - np.tanh(y) ** 2, "exp": np.exp(y),
+          "sigmoid": np.exp(-y) / (1 + np.exp(-y)) ** 2}[activation]
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().T @ dy, rtol=1e-12)
+
+
+def test_a_rebuilt_output_is_the_same_node_under_double_backward(device):
+    """tanh's backward reads its output through a new Tensor of the kept array; under
+    create_graph that tensor is part of the same node, so the second derivative is exact."""
+    x = f64([0.3, -1.2], device=device)
+    (g,) = mg.grad(x.tanh().sum(), x, create_graph=True)
+    (h,) = mg.grad(g.sum(), x)
+    t = np.tanh(x.numpy())
+    np.testing.assert_allclose(h.numpy(), -2 * t * (1 - t * t), rtol=1e-12)
 
 
 def test_iterating_over_a_tensor_yields_differentiable_rows(device):

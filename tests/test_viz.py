@@ -46,9 +46,13 @@ def test_draw_graph_finds_every_tensor_and_function_of_a_two_layer_mlp(tmp_path)
     loss, net, x = _mlp_loss()
     nodes, edges = viz._graph_nodes(loss)
     tensors = [n for n in nodes.values() if isinstance(n, mg.Tensor)]
-    functions = [n for n in nodes.values() if not isinstance(n, mg.Tensor)]
-    # x, 4 parameters, 2 Linear outputs, the ReLU output, the loss; Linear, ReLU, Linear, CrossEntropy
-    assert len(tensors) == 9 and len(functions) == 4
+    freed = [n for n in nodes.values() if isinstance(n, viz.FreedValue)]
+    functions = [n for n in nodes.values() if not isinstance(n, (mg.Tensor, viz.FreedValue))]
+    # x, 4 parameters, the ReLU output and the logits (kept by the nodes that read them), the loss;
+    # Linear, ReLU, Linear, CrossEntropy
+    assert len(tensors) == 8 and len(functions) == 4
+    # the first Linear's output, which only the ReLU read: not kept (a ReLU keeps its output)
+    assert len(freed) == 1 and type(freed[0]._ctx).__name__ == "Linear"
     assert {id(p) for p in net.parameters()} | {id(x), id(loss)} <= set(nodes)
     assert len(edges) == 4 + (3 + 1 + 3 + 1)           # each Function's output, and each of its inputs
     fig = viz.draw_graph(loss, tmp_path / "graph.png", names={x: "x", loss: "loss"})
@@ -56,6 +60,7 @@ def test_draw_graph_finds_every_tensor_and_function_of_a_two_layer_mlp(tmp_path)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sum(t == "Linear" for t in texts) == 2 and "CrossEntropy" in texts
     assert any(t.startswith("x\n5x4\nfloat32") for t in texts)
+    assert sum(t.endswith("not kept") for t in texts) == 1
 
 
 def test_draw_graph_puts_leaves_left_and_the_root_right():

@@ -113,50 +113,57 @@ print(f"minigen:    L = {L.item():.10f}   dL/dx = {x.grad.item():.10f}   dL/dw =
 # %% [markdown]
 # ## 2. What the graph is
 #
-# Each Tensor made by an operation remembers the **Function** that made it, in `t._ctx`, and that
-# Function remembers its `inputs`. Leaves (tensors we created ourselves) have `_ctx = None`.
-# Following `_ctx.inputs` from `L` visits the whole expression: that *is* the computation graph.
-# Nothing else is stored.
+# Each Tensor made by an operation remembers the **Function** that made it, in `t._ctx`. That
+# Function remembers its **parents**: for each input, the node that input's gradient must flow
+# into, which is the Function that made the input, or the input itself when it is a leaf (a
+# tensor we created ourselves, with `_ctx = None`). Following `parents` from `L._ctx` visits the
+# whole expression: that *is* the computation graph, made of Functions and leaves. The tensors in
+# between are not part of it: a Function keeps an input Tensor only when its backward needs its
+# values (section 3), so a value that nothing will need again is freed as soon as the forward
+# pass is done with it.
 #
-# To run the chain rule over it, we need an order in which every tensor comes *after* the tensors
-# it was computed from: a topological order. A depth-first search gives one: visit a tensor's
-# inputs first, then append the tensor.
+# To run the chain rule over it, we need an order in which every node comes *after* the nodes it
+# was computed from: a topological order. A depth-first search gives one: visit a node's parents
+# first, then append the node.
 
 # %%
-names = {id(x): "x", id(w): "w", id(b): "b", id(a): "a", id(z): "z", id(y): "y", id(L): "L"}
+node_of = mg.autograd.node_of                  # t._ctx, or t itself for a leaf
+named = {"x": x, "w": w, "b": b, "a": a, "z": z, "y": y, "L": L}
+names = {id(node_of(t)): name for name, t in named.items()}
+values = {id(node_of(t)): t.item() for t in named.values()}
 
 
 def topological_order(root):
-    """Every tensor that root was computed from (and root), inputs before outputs."""
+    """Every node that root was computed from (and root), parents before children."""
     order, seen = [], set()
 
-    def visit(t):
-        if id(t) in seen:
+    def visit(node):
+        if id(node) in seen:
             return
-        seen.add(id(t))
-        if t._ctx is not None:
-            for parent in t._ctx.inputs:
+        seen.add(id(node))
+        if not isinstance(node, mg.Tensor):    # a Function: its parents first (a leaf has none)
+            for parent in node.parents:
                 visit(parent)
-        order.append(t)
+        order.append(node)
 
     visit(root)
     return order
 
 
-topo = topological_order(L)
-for t in topo:
-    if t._ctx is None:
+topo = topological_order(node_of(L))
+for node in topo:
+    if isinstance(node, mg.Tensor):
         made_by = "leaf"
     else:
-        made_by = type(t._ctx).__name__ + "(" + ", ".join(names[id(p)] for p in t._ctx.inputs) + ")"
-    print(f"{names[id(t)]} = {made_by:<10}  value {t.item():+.4f}")
+        made_by = type(node).__name__ + "(" + ", ".join(names[id(p)] for p in node.parents) + ")"
+    print(f"{names[id(node)]} = {made_by:<10}  value {values[id(node)]:+.4f}")
 
 # %% [markdown]
-# Backward is then **one loop over that list, in reverse**. Start with dL/dL = 1. At each tensor,
+# Backward is then **one loop over that list, in reverse**. Start with dL/dL = 1. At each node,
 # its gradient is complete (everything that uses it comes later in the list, so earlier in the
-# reversed loop), and we hand it to the Function that made it: `fn.backward(g)` returns one
-# gradient per input. Each is *added* to that input's running total, which is the "used twice,
-# add up" rule from section 1.
+# reversed loop), and a Function hands it to its `backward(g)`, which returns one gradient per
+# input. Each is *added* to that parent's running total, which is the "used twice, add up" rule
+# from section 1. A leaf has nothing further back: its total is its `.grad`.
 #
 # This is the whole of `Tensor.backward` (minigen's `autograd.backprop` does the same, with an
 # iterative search so very deep graphs do not hit Python's recursion limit). We run it under
@@ -164,31 +171,33 @@ for t in topo:
 # in section 6).
 
 # %%
-grads = {id(L): mg.ones_like(L)}
+grads = {id(node_of(L)): mg.ones_like(L)}
 with mg.no_grad():
-    for t in reversed(topo):
-        if t._ctx is None:
+    for node in reversed(topo):
+        if isinstance(node, mg.Tensor):
             continue                                   # a leaf: nothing further back
-        input_grads = t._ctx.backward(grads[id(t)])
+        input_grads = node.backward(grads[id(node)])
         if not isinstance(input_grads, tuple):         # one-input Functions return one tensor
             input_grads = (input_grads,)
-        for parent, g in zip(t._ctx.inputs, input_grads):
+        for parent, g in zip(node.parents, input_grads):
             grads[id(parent)] = g if id(parent) not in grads else grads[id(parent)] + g
 
-for t in reversed(topo):
-    print(f"dL/d{names[id(t)]} = {grads[id(t)].item():+.10f}")
+for node in reversed(topo):
+    print(f"dL/d{names[id(node)]} = {grads[id(node)].item():+.10f}")
 
 # %% [markdown]
 # A picture of the same graph, drawn by `minigen.viz.draw_graph` from nothing but what `L`
-# remembers: an orange box per Function, a rounded box per tensor (shape, dtype, and the value of
-# a one-element tensor), with the gradient our loop just computed added as a note. Leaves that
+# remembers: an orange box per Function, a rounded box per value (shape, dtype, and the value of
+# a one-element tensor), with the gradient our loop just computed added as a note. A value that
+# no backward needed says "not kept": `a` and `z` feed an Add and a Tanh, whose derivatives need
+# neither (the Tanh keeps its output `y` instead, section 3). Leaves that
 # require grad are blue with a bold edge; the arrows run from inputs to outputs. The column of a
 # node is set by its longest path to `L`, so leaves sit on the left and `L` on the right: the
 # forward pass runs left to right, the backward pass right to left.
 
 # %%
-fig = draw_graph(L, names={t: names[id(t)] for t in topo},
-                 notes={t: f"grad {grads[id(t)].item():+.3f}" for t in topo})
+fig = draw_graph(L, names={t: name for name, t in named.items()},
+                 notes={t: f"grad {grads[id(node_of(t))].item():+.3f}" for t in named.values()})
 save(fig, "01_graph.png")
 
 # %% [markdown]
@@ -231,15 +240,25 @@ print(inspect.getsource(mg.ops.unary.Tanh))
 print(inspect.getsource(mg.ops.arith.Mul))
 
 # %% [markdown]
-# Three things a backward can read, set up by `Function.apply` when the output is made:
+# What a backward can read, set up by `Function.apply` when the output is made:
 #
-# * `self.inputs`: the input Tensors (Mul needs `a` and `b`: d(a·b)/da = b);
-# * `self.output`: the output Tensor. Tanh uses it because its derivative is cheapest in terms of
-#   the output, 1 − y², so nothing is recomputed. It is held through a weak reference, so the
-#   output → Function → output loop does not keep memory alive;
+# * `self.inputs`: the input Tensors (Mul needs `a` and `b`: d(a·b)/da = b). They are kept only
+#   when the class says `saves_inputs = True`, the default;
+# * `self.output`: the output, kept only when the class says `saves_output = True`. Tanh does,
+#   because its derivative is cheapest in terms of the output, 1 − y², so nothing is recomputed;
+#   and it sets `saves_inputs = False`, so its input is not kept at all. What is kept is the
+#   output's array; `self.output` wraps it in a Tensor of this very node, so a Function never
+#   points back at the Tensor it made (no reference cycle keeps a dropped graph alive);
 # * `self.needs`: one flag per input, "does this input want a gradient?". In `x * 3.0` the 3.0 is
 #   wrapped into a constant tensor with `requires_grad=False`, and Mul skips its gradient (returns
-#   `None` for it).
+#   `None` for it);
+# * `self.shapes`: the inputs' shapes, always kept (Add needs nothing else: its gradient is `gy`
+#   summed back to each input's shape).
+#
+# This is what PyTorch calls saved tensors: each node keeps exactly what its backward uses, so a
+# ReLU's pre-activation, which only the ReLU read, is freed during the forward pass. Once a
+# backward pass has gone through a node, the node lets go of all of it (`released`), unless
+# `retain_graph=True` was passed.
 #
 # `sum_to` in Mul is about broadcasting; it is the subject of section 4.
 
@@ -250,7 +269,7 @@ print("v was made by", type(v._ctx).__name__, "from inputs", v._ctx.inputs, "wit
 
 t = u.tanh()
 fn = t._ctx
-print("fn.output is t:", fn.output is t)
+print("Tanh keeps its inputs:", hasattr(fn, "inputs"), "  its output's values:", fn.output.numpy())
 with mg.no_grad():
     print("Tanh.backward(ones) =", fn.backward(mg.ones_like(t)).numpy(),
           "  1 - tanh(u)**2 =", 1 - np.tanh(u.numpy()) ** 2)

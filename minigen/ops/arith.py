@@ -41,25 +41,29 @@ def binary(a, b, name):
 
 
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         return a + b
 
     def backward(self, gy):
         """d(a + b)/da = 1, d/db = 1; each summed back to its input's shape."""
-        a, b = self.inputs
-        return (sum_to(gy, a.shape) if self.needs[0] else None,
-                sum_to(gy, b.shape) if self.needs[1] else None)
+        a_shape, b_shape = self.shapes
+        return (sum_to(gy, a_shape) if self.needs[0] else None,
+                sum_to(gy, b_shape) if self.needs[1] else None)
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         return a - b
 
     def backward(self, gy):
         """d(a - b)/da = 1, d/db = -1."""
-        a, b = self.inputs
-        return (sum_to(gy, a.shape) if self.needs[0] else None,
-                sum_to(-gy, b.shape) if self.needs[1] else None)
+        a_shape, b_shape = self.shapes
+        return (sum_to(gy, a_shape) if self.needs[0] else None,
+                sum_to(-gy, b_shape) if self.needs[1] else None)
 
 
 class Mul(Function):
@@ -74,6 +78,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    saves_output = True
+
     def forward(self, a, b):
         return a / b
 
@@ -85,6 +91,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saves_output = True
+
     def forward(self, a, b):
         return a ** b
 
@@ -96,6 +104,8 @@ class Pow(Function):
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, x):
         return -x
 
@@ -107,6 +117,8 @@ class Neg(Function):
 class Maximum(Function):
     """Elementwise max (kind='maximum') or min (kind='minimum'); ties share the gradient."""
 
+    saves_inputs = False
+
     def forward(self, a, b, kind):
         wins = (a > b) if kind == "maximum" else (a < b)
         self.weight_a = wins.astype(a.dtype) + 0.5 * (a == b).astype(a.dtype)
@@ -114,23 +126,25 @@ class Maximum(Function):
 
     def backward(self, gy):
         """d max(a, b)/da = [a > b] + [a == b] / 2, d/db = 1 - that (likewise for min)."""
-        a, b = self.inputs
+        a_shape, b_shape = self.shapes
         w = Tensor._const(self.weight_a)
-        return (sum_to(gy * w, a.shape) if self.needs[0] else None,
-                sum_to(gy * (1 - w), b.shape) if self.needs[1] else None)
+        return (sum_to(gy * w, a_shape) if self.needs[0] else None,
+                sum_to(gy * (1 - w), b_shape) if self.needs[1] else None)
 
 
 class Where(Function):
+    saves_inputs = False
+
     def forward(self, a, b, cond):
         self.cond = cond
         return self.xp.where(cond, a, b)
 
     def backward(self, gy):
         """d where(c, a, b)/da = [c], d/db = [not c]."""
-        a, b = self.inputs
+        a_shape, b_shape = self.shapes
         zero = gy.xp.zeros((), gy.dtype)
-        return (sum_to(where(self.cond, gy, zero), a.shape) if self.needs[0] else None,
-                sum_to(where(self.cond, zero, gy), b.shape) if self.needs[1] else None)
+        return (sum_to(where(self.cond, gy, zero), a_shape) if self.needs[0] else None,
+                sum_to(where(self.cond, zero, gy), b_shape) if self.needs[1] else None)
 
 
 def add(a, b):

@@ -19,6 +19,8 @@ def output_size(size, kernel, stride):
 
 
 class Im2col(Function):
+    saves_inputs = False
+
     def forward(self, x, kh, kw, stride):
         self.kernel = (kh, kw, stride)
         n, c, h, w = x.shape
@@ -31,10 +33,12 @@ class Im2col(Function):
 
     def backward(self, gy):
         """The adjoint of copying windows out is adding them back: col2im(gy)."""
-        return col2im(gy, self.inputs[0].shape, *self.kernel)
+        return col2im(gy, self.shapes[0], *self.kernel)
 
 
 class Col2im(Function):
+    saves_inputs = False
+
     def forward(self, cols, image_shape, kh, kw, stride):
         self.kernel = (kh, kw, stride)
         n, c, h, w = image_shape

@@ -11,18 +11,22 @@ def _kept_shape(shape, axes):
 
 
 class Sum(Function):
+    saves_inputs = False
+
     def forward(self, x, axes, keepdims):
         self.axes = axes
         return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, gy):
         """d sum(x)/dx = 1 for every summed element: broadcast gy back over the axes."""
-        x = self.inputs[0]
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape)
+        shape = self.shapes[0]
+        return broadcast_to(reshape(gy, _kept_shape(shape, self.axes)), shape)
 
 
 class Extremum(Function):
     """max or min over axes. Ties share the gradient equally (as torch.amax does)."""
+
+    saves_inputs = False
 
     def forward(self, x, axes, keepdims, kind):
         self.axes = axes
@@ -33,8 +37,7 @@ class Extremum(Function):
 
     def backward(self, gy):
         """d max(x)/dx_i = [x_i is the max] / (number of maxima)."""
-        x = self.inputs[0]
-        return reshape(gy, _kept_shape(x.shape, self.axes)) * Tensor._const(self.weight)
+        return reshape(gy, _kept_shape(self.shapes[0], self.axes)) * Tensor._const(self.weight)
 
 
 class LogSumExp(Function):
@@ -54,7 +57,7 @@ class LogSumExp(Function):
 
     def backward(self, gy):
         """d lse(x)/dx = exp(x - lse(x)) = softmax(x)."""
-        kept = _kept_shape(self.inputs[0].shape, self.axes)
+        kept = _kept_shape(self.shapes[0], self.axes)
         return reshape(gy, kept) * _softmax_for_backward(self)
 
 
@@ -110,6 +113,9 @@ def _softmax_for_backward(fn):
 
 class Softmax(Function):
     """exp(x) / sum(exp(x)) along one axis (or a tuple of axes), fused for stability and speed."""
+
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x, axis):
         self.axis = axis

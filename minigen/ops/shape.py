@@ -21,15 +21,19 @@ def normalize_axes(axis, ndim, name):
 
 
 class Reshape(Function):
+    saves_inputs = False
+
     def forward(self, x, shape):
         return x.reshape(shape)
 
     def backward(self, gy):
         """Reshape back to the input's shape."""
-        return reshape(gy, self.inputs[0].shape)
+        return reshape(gy, self.shapes[0])
 
 
 class Transpose(Function):
+    saves_inputs = False
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
@@ -48,15 +52,19 @@ def _inverse(axes):
 
 
 class BroadcastTo(Function):
+    saves_inputs = False
+
     def forward(self, x, shape):
         return self.xp.broadcast_to(x, shape)
 
     def backward(self, gy):
         """Every copy made by broadcasting sends its gradient back: sum over the copies."""
-        return sum_to(gy, self.inputs[0].shape)
+        return sum_to(gy, self.shapes[0])
 
 
 class SumTo(Function):
+    saves_inputs = False
+
     def forward(self, x, shape):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
@@ -65,21 +73,25 @@ class SumTo(Function):
 
     def backward(self, gy):
         """sum_to is the adjoint of broadcast_to: broadcast the gradient back."""
-        return broadcast_to(gy, self.inputs[0].shape)
+        return broadcast_to(gy, self.shapes[0])
 
 
 class GetItem(Function):
+    saves_inputs = False
+
     def forward(self, x, index):
         self.index = index
         return x[index]
 
     def backward(self, gy):
         """Each selected element gets its gradient back; repeated indices add up."""
-        return ScatterAdd.apply(gy, shape=self.inputs[0].shape, index=self.index)
+        return ScatterAdd.apply(gy, shape=self.shapes[0], index=self.index)
 
 
 class ScatterAdd(Function):
     """zeros(shape) with ``values`` added at ``index``: the adjoint of x[index]."""
+
+    saves_inputs = False
 
     def forward(self, values, shape, index):
         self.index = index
@@ -96,6 +108,8 @@ class ScatterAdd(Function):
 
 
 class Concat(Function):
+    saves_inputs = False
+
     def forward(self, *xs, axis):
         self.axis = axis
         return self.xp.concatenate(xs, axis=axis)
@@ -103,14 +117,16 @@ class Concat(Function):
     def backward(self, gy):
         """Each input gets back its own slab of the gradient along ``axis``."""
         grads, start = [], 0
-        for x in self.inputs:
-            stop = start + x.shape[self.axis]
+        for shape in self.shapes:
+            stop = start + shape[self.axis]
             grads.append(gy[(slice(None),) * self.axis + (slice(start, stop),)])
             start = stop
         return tuple(grads)
 
 
 class Pad(Function):
+    saves_inputs = False
+
     def forward(self, x, pad_width, value):
         """The constant, then x copied into the middle. The result is laid out in memory in
         x's axis order, so a channels-last image stays channels-last for the convolution

@@ -1,5 +1,6 @@
 """Elementwise functions of one tensor. Where the derivative is a function of the output
-(exp, tanh, sigmoid, sqrt) backward reuses ``self.output`` instead of recomputing it."""
+(exp, tanh, sigmoid, sqrt, relu) the node keeps its output, not its input, and backward
+reuses it instead of recomputing anything."""
 import math
 
 from minigen import backend
@@ -8,6 +9,9 @@ from minigen.tensor import Tensor
 
 
 class Exp(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         return self.xp.exp(x)
 
@@ -26,6 +30,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         return self.xp.sqrt(x)
 
@@ -35,6 +42,9 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         return self.xp.tanh(x)
 
@@ -63,6 +73,9 @@ class Cos(Function):
 
 
 class Sigmoid(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         z = self.xp.exp(-self.xp.abs(x))  # in (0, 1]: never overflows
         return self.xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
@@ -74,6 +87,9 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, x):
         return self.xp.maximum(x, 0)
 
@@ -83,6 +99,8 @@ class Relu(Function):
 
 
 class Abs(Function):
+    saves_inputs = False
+
     def forward(self, x):
         self.sign = self.xp.sign(x)
         return self.xp.abs(x)
@@ -151,21 +169,27 @@ class GeluGrad(Function):
 
 
 class Cast(Function):
+    saves_inputs = False
+
     def forward(self, x, dtype):
+        self.dtype_in = x.dtype
         return x.astype(dtype)
 
     def backward(self, gy):
         """The gradient of a cast is the gradient cast back."""
-        return cast(gy, self.inputs[0].dtype)
+        return cast(gy, self.dtype_in)
 
 
 class ToDevice(Function):
+    saves_inputs = False
+
     def forward(self, x, device):
+        self.device_in = backend.device_of(x)
         return backend.to_device(x, device)
 
     def backward(self, gy):
         """Moving is the identity: the gradient moves back."""
-        return to_device(gy, self.inputs[0].device)
+        return to_device(gy, self.device_in)
 
 
 def exp(x):
