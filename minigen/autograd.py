@@ -85,7 +85,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; record the node when a gradient is wanted."""
-        fn = cls()
+        fn = object.__new__(cls)
         arrays = [t.data for t in inputs]
         fn.xp = backend.array_module(arrays[0])
         if len(arrays) > 1:
@@ -94,18 +94,23 @@ class Function:
             out = backend.as_array(fn.forward(*arrays, **params))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, inputs, exc) from None
-        needs = tuple([t.requires_grad for t in inputs])
-        record = _grad_enabled and True in needs
-        result = Tensor._make(out, record)
-        if record:
-            fn.needs = needs
-            fn.parents = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs])
-            fn.shapes = tuple([a.shape for a in arrays])
-            if cls.saves_inputs:
-                fn.inputs = inputs
-            if cls.saves_output:
-                fn._out_data = out
-            result._ctx = fn
+        if _grad_enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                return fn._record(inputs, arrays, needs, out)
+        return Tensor._make(out, False)
+
+    def _record(self, inputs, arrays, needs, out):
+        """Make this Function the node of its output: its parents, and what its backward reads."""
+        self.needs = needs
+        self.parents = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs])
+        self.shapes = tuple([a.shape for a in arrays])
+        if self.saves_inputs:
+            self.inputs = inputs
+        if self.saves_output:
+            self._out_data = out
+        result = Tensor._make(out, True)
+        result._ctx = self
         return result
 
     def release(self):

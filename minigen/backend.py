@@ -183,6 +183,14 @@ def as_array(obj):
     return obj
 
 
+def scalar(value, like):
+    """A 0-d array holding the number ``value`` in ``like``'s dtype, on ``like``'s device."""
+    if isinstance(like, numpy.ndarray):
+        return numpy.asarray(value, like.dtype)
+    with like.device:
+        return _cupy.asarray(value, like.dtype)
+
+
 def to_device(array, device):
     """Copy ``array`` (NumPy, CuPy or array-like) to ``device``; no copy when already there."""
     device = normalize_device(device)

@@ -25,14 +25,13 @@ class Tensor:
         xp = backend.xp_for(device)
         with backend.device_context(device):
             array = xp.asarray(backend.to_device(data, device) if backend.is_array(data) else data)
-            if dtype is None:
-                dtype = DEFAULT_DTYPE if array.dtype.kind == "f" else array.dtype
-            for what, kind in ((f"data of dtype {array.dtype}", array.dtype.kind),
-                               (f"dtype={backend.dtype(dtype)}", backend.dtype(dtype).kind)):
-                if kind not in NUMERIC_KINDS:
-                    raise TypeError(f"tensor: {what} (shape {array.shape}) is not numeric; "
-                                    f"a Tensor holds booleans, integers or real floats")
-            array = array.astype(backend.dtype(dtype), copy=False)
+            dtype = backend.dtype(DEFAULT_DTYPE if array.dtype.kind == "f" else array.dtype) \
+                if dtype is None else backend.dtype(dtype)
+            for what, kind in (("data of dtype", array.dtype), ("dtype=", dtype)):
+                if kind.kind not in NUMERIC_KINDS:
+                    raise TypeError(f"tensor: {what}{'' if what.endswith('=') else ' '}{kind} (shape "
+                                    f"{array.shape}) is not numeric; a Tensor holds booleans, integers or real floats")
+            array = array.astype(dtype, copy=False)
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(f"tensor: requires_grad=True needs a floating dtype, got {array.dtype} "
                             f"(shape {array.shape}); pass dtype='float32' or 'float64'")

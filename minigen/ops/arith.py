@@ -15,6 +15,8 @@ def lift(x, like):
     ``t64 * 0.1`` is rounded once, to float64, never through float32 on the way)."""
     if isinstance(x, Tensor):
         return x
+    if like.dtype.kind == "f" and isinstance(x, (int, float)):   # t * 0.5: the common case, made direct
+        return Tensor._make(backend.scalar(x, like.data), False)
     return Tensor(x, dtype=like.dtype if like.dtype.kind == "f" else None, device=like.device)
 
 
