@@ -3,15 +3,13 @@
 Each is a few lines of tensor algebra, so its gradient (and second derivative) comes from
 the primitives' backward methods; nothing here has a backward of its own. Where a fused
 primitive is used instead (softmax, log_softmax, logsumexp, softplus, gelu, linear,
-cross_entropy), its docstring in ops/ says why.
+cross_entropy, layer_norm's normalize, scaled_dot_product_attention), its docstring in ops/
+says why.
 """
-import math
-
 from minigen import backend, ops
 from minigen.autograd import OpError, describe
 from minigen.ops import gelu, log_softmax, logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
 from minigen.ops.conv import output_size
-from minigen.ops.linalg import _mT
 from minigen.tensor import Tensor
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
@@ -149,8 +147,7 @@ def dropout(x, p=0.5, training=True):
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
     """(x - mean) / sqrt(var + eps) over the last axis, then * weight + bias."""
-    centered = x - x.mean(axis=-1, keepdims=True)
-    y = centered / ((centered * centered).mean(axis=-1, keepdims=True) + eps).sqrt()
+    y = ops.normalize(x, eps)                                           # fused: see ops/reduce.py
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
@@ -206,9 +203,4 @@ def scaled_dot_product_attention(q, k, v, causal=False):
     """
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise OpError(f"scaled_dot_product_attention: q, k, v do not fit: {describe((q, k, v))}")
-    scores = (q @ _mT(k)) * (1.0 / math.sqrt(q.shape[-1]))             # (..., Tq, Tk)
-    if causal:
-        tq, tk = scores.shape[-2:]
-        allowed = q.xp.tril(q.xp.ones((tq, tk), dtype=bool))
-        scores = ops.where(allowed, scores, -math.inf)
-    return softmax(scores, axis=-1) @ v
+    return ops.attention(q, k, v, causal)                               # fused: see ops/linalg.py

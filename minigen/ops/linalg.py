@@ -1,8 +1,12 @@
-"""Matrix multiplication, batched, with NumPy's rules for 1-D operands; and the affine map of
-a Linear layer, x @ w^T + b, as one primitive."""
-from minigen.autograd import Function, OpError, describe
-from minigen.ops.arith import binary
+"""Matrix multiplication, batched, with NumPy's rules for 1-D operands; the affine map of a
+Linear layer, x @ w^T + b, as one primitive; and attention, softmax(q k^T / sqrt(d)) v, as one."""
+import math
+
+from minigen.autograd import Function, OpError, describe, is_grad_enabled
+from minigen.ops.arith import binary, where
+from minigen.ops.reduce import softmax
 from minigen.ops.shape import Transpose, reshape, sum_to, transpose
+from minigen.tensor import Tensor
 
 
 def _mT(t):
@@ -86,3 +90,57 @@ def linear(x, w, b):
         raise OpError(f"linear: the bias must be ({w.shape[0]},) {w.dtype}, like the weight's rows; "
                       f"got {describe((x, w, b))}")
     return Linear.apply(x, w, b)
+
+
+class Attention(Function):
+    """softmax(q k^T / sqrt(d), with a causal mask) v for q (..., Tq, d), k (..., Tk, d),
+    v (..., Tk, dv), fused. The composite makes five (..., Tq, Tk) arrays forward (scores,
+    scaled, masked, shifted, probabilities) and a `where` backward; fused, the scores are one
+    array updated in place into the probabilities P, which backward keeps:
+
+        dv = P^T gy,   dP = gy v^T,   dS = P * (dP - sum(dP * P)) / sqrt(d),
+        dq = dS k,     dk = (q^T dS)^T                         (sums over the last axis)
+
+    Under create_graph P is a node of q and k (attention_weights), so the second derivative
+    is known."""
+
+    def forward(self, q, k, v, causal):
+        xp = self.xp
+        self.causal = causal
+        s = xp.matmul(q, xp.swapaxes(k, -1, -2))                      # (..., Tq, Tk)
+        s *= 1.0 / math.sqrt(q.shape[-1])
+        if causal:
+            s += causal_bias(xp, s.shape[-2:], s.dtype)
+        s -= s.max(axis=-1, keepdims=True)
+        self.p = xp.exp(s, out=s)
+        self.p /= self.p.sum(axis=-1, keepdims=True)
+        return xp.matmul(self.p, v)
+
+    def backward(self, gy):
+        """See the class docstring."""
+        q, k, v = self.inputs
+        p = attention_weights(q, k, self.causal) if is_grad_enabled() else Tensor._const(self.p)
+        dp = gy @ _mT(v)
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) * (1.0 / math.sqrt(q.shape[-1]))
+        return (sum_to(ds @ k, q.shape) if self.needs[0] else None,
+                sum_to(_mT(_mT(q) @ ds), k.shape) if self.needs[1] else None,
+                sum_to(_mT(p) @ gy, v.shape) if self.needs[2] else None)
+
+
+def causal_bias(xp, shape, dtype):
+    """(Tq, Tk): 0 where query i may see key j (j <= i), -inf above the diagonal."""
+    return xp.where(xp.tril(xp.ones(shape, dtype=bool)), 0, -math.inf).astype(dtype)
+
+
+def attention_weights(q, k, causal=False):
+    """softmax(q k^T / sqrt(d)) with the causal mask, as differentiable ops: (..., Tq, Tk)."""
+    scores = (q @ _mT(k)) * (1.0 / math.sqrt(q.shape[-1]))
+    if causal:
+        tq, tk = scores.shape[-2:]
+        scores = where(q.xp.tril(q.xp.ones((tq, tk), dtype=bool)), scores, -math.inf)
+    return softmax(scores, axis=-1)
+
+
+def attention(q, k, v, causal=False):
+    """softmax(q k^T / sqrt(d)) v; q, k, v must already fit (F.scaled_dot_product_attention checks)."""
+    return Attention.apply(q, k, v, causal=causal)
