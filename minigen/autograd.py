@@ -181,6 +181,13 @@ def _own(g, handed):
     return g
 
 
+def _sum(total, g):
+    """total + g, two gradients of one node (same shape, dtype and device). Under create_graph
+    an Add node; otherwise the arrays' sum, wrapped, without an op's checks and bookkeeping
+    (a weight used at every step of a sequence collects one gradient per use)."""
+    return total + g if _grad_enabled else Tensor._make(total.data + g.data, False)
+
+
 def _topological_order(roots):
     """Every node (Function or leaf Tensor) reachable from ``roots``, parents first.
 
@@ -219,7 +226,7 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
     grads = {}
     for root, g in zip(roots, root_grads):
         key = id(node_of(root))
-        grads[key] = grads[key] + g if key in grads else g
+        grads[key] = _sum(grads[key], g) if key in grads else g
     # memory already given to a leaf (or owned by the caller): never handed out twice
     handed = {id(g.data if g.data.base is None else g.data.base) for g in root_grads}
     wanted_ids = None if wanted is None else {id(node_of(t)) for t in wanted}
@@ -246,7 +253,7 @@ def backprop(roots, root_grads, create_graph=False, retain_graph=None, wanted=No
             for parent, gx in zip(node.parents, input_grads):
                 if parent is not None and gx is not None:
                     key = id(parent)
-                    grads[key] = grads[key] + gx if key in grads else gx
+                    grads[key] = _sum(grads[key], gx) if key in grads else gx
             if not retain_graph:
                 node.release()
     return found
