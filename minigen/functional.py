@@ -22,7 +22,8 @@ __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope * x otherwise: x times a constant slope mask (1 or slope),
     so backward is one product (a `where` costs twice as much in a GAN step)."""
-    slope = x.xp.where(x.data > 0, 1, negative_slope).astype(x.dtype)
+    one, slope = x.dtype.type(1), x.dtype.type(negative_slope)       # in x's dtype: no float64 pass
+    slope = x.xp.where(x.data > 0, one, slope)
     return x * Tensor._make(slope, False)
 
 
