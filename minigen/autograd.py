@@ -185,7 +185,7 @@ def _sum(total, g):
     """total + g, two gradients of one node (same shape, dtype and device). Under create_graph
     an Add node; otherwise the arrays' sum, wrapped, without an op's checks and bookkeeping
     (a weight used at every step of a sequence collects one gradient per use)."""
-    return total + g if _grad_enabled else Tensor._make(total.data + g.data, False)
+    return total + g if _grad_enabled else Tensor._make(backend.as_array(total.data + g.data), False)
 
 
 def _topological_order(roots):

@@ -120,6 +120,23 @@ def test_convolutions_and_padding_read_any_memory_layout(device):
                                   np.pad(x, 2, mode="constant", constant_values=1.5))
 
 
+def test_flattening_a_channels_last_image_gives_its_gradient_back_channels_last(device):
+    """The gradient of a reshape comes back in its input's memory order (the layers below
+    multiply it with arrays of that order), with the right values, to second order."""
+    rng = np.random.default_rng(1)
+    leaf = mg.tensor(rng.standard_normal((2, 4, 3, 5)), dtype="float64", requires_grad=True, device=device)
+    w = mg.tensor(rng.standard_normal((2, 60)), dtype="float64", device=device)
+
+    def flatten_nchw(t):                                    # t (N, H, W, C) in memory, seen as NCHW
+        return (t.transpose(0, 3, 1, 2).reshape(2, -1) * w).tanh().sum()
+
+    image = leaf.transpose(0, 3, 1, 2)
+    (g,) = mg.grad((image.reshape(2, -1) * w).sum(), image)
+    assert g.data.transpose(0, 2, 3, 1).flags.c_contiguous          # channels-last, as the image
+    np.testing.assert_array_equal(g.numpy(), w.numpy().reshape(2, 5, 4, 3))
+    assert mg.gradcheck(flatten_nchw, [leaf]) and mg.gradgradcheck(flatten_nchw, [leaf])
+
+
 def test_a_boolean_mask_multiplies_without_changing_the_dtype(device):
     x = mg.tensor([1.0, -2.0, 3.0], requires_grad=True, device=device)
     y = x * (x > 0)

@@ -24,11 +24,39 @@ class Reshape(Function):
     saves_inputs = False
 
     def forward(self, x, shape):
+        self.order = None if x.flags.c_contiguous else memory_order(x)
         return x.reshape(shape)
 
     def backward(self, gy):
-        """Reshape back to the input's shape."""
-        return reshape(gy, self.shapes[0])
+        """Reshape back to the input's shape, laid out in memory as the input was.
+
+        A convolution's output is channels-last in memory, seen as (N, C, H, W); flattening it
+        for a Linear layer reads it in C, H, W order, so its gradient comes back C, H, W-ordered.
+        Elementwise products between the two orders (the ReLU's gate before the flatten) read
+        one of them with a stride, 10x slower here than copying the gradient into the image's
+        order first, which this does (and the layers below then read it as they wrote it)."""
+        g = reshape(gy, self.shapes[0])
+        if self.order is None or self.order == tuple(range(len(self.order))):
+            return g
+        return transpose(Contiguous.apply(transpose(g, *self.order)), *_inverse(self.order))
+
+
+def memory_order(x):
+    """x's axes from the outermost in memory (largest stride) to the innermost."""
+    return tuple(sorted(range(x.ndim), key=lambda a: -abs(x.strides[a])))
+
+
+class Contiguous(Function):
+    """A C-contiguous copy (the gradient passes straight through)."""
+
+    saves_inputs = False
+
+    def forward(self, x):
+        return self.xp.ascontiguousarray(x)
+
+    def backward(self, gy):
+        """A copy is the identity."""
+        return gy
 
 
 class Transpose(Function):
@@ -133,7 +161,7 @@ class Pad(Function):
         that reads it next."""
         self.pad_width = pad_width
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width))
-        order = sorted(range(x.ndim), key=lambda a: -abs(x.strides[a]))   # outermost axis first
+        order = memory_order(x)                                              # outermost axis first
         out = self.xp.zeros([shape[a] for a in order], dtype=x.dtype).transpose(_inverse(order))
         if value != 0:
             out.fill(value)
