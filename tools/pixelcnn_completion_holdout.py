@@ -14,7 +14,6 @@ default stays 1.0, so that a completion is a draw of the model's own p(bottom | 
 import sys
 import time
 
-import numpy as np
 
 import minigen as mg
 from minigen.models import judge

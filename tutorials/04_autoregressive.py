@@ -53,7 +53,6 @@ import minigen as mg
 import minigen.functional as F
 from minigen import nn
 from minigen.models import trainer_class
-from minigen.models.autoregressive import Transformer
 from minigen.models.classifier import BernoulliBayes
 from minigen.objectives import autoregressive as A
 from minigen.objectives.autoregressive import BOUNDARY
@@ -474,7 +473,7 @@ save(fig, "04_conditional_pixelcnn.png")
 print(f"{'model':<18} {'data':<14} {'nats per example':>17} {'nats per token':>15}")
 for model, data, per_example, per_token in RESULTS:
     print(f"{model:<18} {data:<14} {per_example:>17.3f} {per_token:>15.4f}")
-print(f"(quick mode: every model trained only briefly)" if QUICK else
+print("(quick mode: every model trained only briefly)" if QUICK else
       "(shorter runs than `minigen train`'s defaults, whose numbers are in issue 11's closing note)")
 print(f"tutorial time: {time.perf_counter() - START:.0f} s")
 
