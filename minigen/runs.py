@@ -194,6 +194,17 @@ def fill_defaults(config, trainer_cls):
 LABELLED = ("digits", "digits-binary", "idx:")   # the data sets that come with class labels
 
 
+def check_network_labels(network, conditional, labels, wanted):
+    """A conditional network needs labels and an unconditional one takes none: refuse either
+    mistake, naming the network and (``wanted``) what labels a conditional one takes. Every
+    family's networks call this, so the two mistakes read the same everywhere."""
+    if conditional and labels is None:
+        raise ValueError(f"{network}: this network is conditional; it needs {wanted}")
+    if not conditional and labels is not None:
+        raise ValueError(f"{network}: this network is unconditional (trained without --conditional); "
+                         "it takes no labels")
+
+
 def check_data(config, trainer_cls):
     """Refuse a dataset the family cannot train on, with the list of those it can."""
     name = "idx:" if config.data.startswith("idx:") else config.data

@@ -439,9 +439,9 @@ def test_the_conditional_output_has_a_nonzero_gradient_wrt_the_class_table_of_ev
 
 def test_an_unconditional_pixelcnn_takes_no_label_and_a_conditional_one_needs_one():
     x = mg.tensor(np.zeros((2, 1, 8, 8), np.float32))
-    with pytest.raises(ValueError, match="unconditional one takes none"):
+    with pytest.raises(ValueError, match="PixelCNN: this network is unconditional .trained without --conditional.; it takes no labels"):
         make("pixelcnn", data="digits-binary", steps=0).net(x, np.array([1, 2]))
-    with pytest.raises(ValueError, match="needs the labels"):
+    with pytest.raises(ValueError, match="PixelCNN: this network is conditional; it needs the labels"):
         make_conditional(steps=0).net(x)
     assert make("pixelcnn", data="digits-binary", steps=0).net.label_bias == []
 

@@ -336,14 +336,14 @@ def test_conditioning_is_real_both_label_embeddings_get_a_gradient(model):
 def test_an_unconditional_gan_takes_no_label_and_a_conditional_one_needs_one(model):
     plain = make(model=model, data="digits")
     assert not any("embed" in name for m in (plain.G, plain.D) for name, _ in m.named_parameters())
-    with pytest.raises(ValueError, match="unconditional; it takes no labels"):
+    with pytest.raises(ValueError, match="unconditional \\(trained without --conditional\\); it takes no labels"):
         plain.G(plain.noise(2), labels_of([1, 2]))
-    with pytest.raises(ValueError, match="unconditional; it takes no labels"):
+    with pytest.raises(ValueError, match="unconditional \\(trained without --conditional\\); it takes no labels"):
         plain.D(mg.zeros(2, 1, 8, 8), labels_of([1, 2]))
     conditional = make_conditional(model)
-    with pytest.raises(ValueError, match="conditional .10 classes.; pass labels"):
+    with pytest.raises(ValueError, match="is conditional; it needs labels .N,. from 0 to 9"):
         conditional.G(conditional.noise(2))
-    with pytest.raises(ValueError, match="conditional .10 classes.; pass labels"):
+    with pytest.raises(ValueError, match="is conditional; it needs labels .N,. from 0 to 9"):
         conditional.D(mg.zeros(2, 1, 8, 8))
 
 

@@ -314,9 +314,9 @@ def test_unconditional_networks_take_no_label_and_conditional_ones_need_one(mode
     plain, conditional = make(model=model), make(model=model, conditional=True)
     x, y = mg.tensor(plain.train_x[:3]), mg.tensor(plain.train_data.labels[:3])
     assert not any("label" in name for net in (plain.encoder, plain.decoder) for name, _ in net.named_parameters())
-    with pytest.raises(ValueError, match="unconditional network takes no labels"):
+    with pytest.raises(ValueError, match="unconditional \\(trained without --conditional\\); it takes no labels"):
         plain.encoder(x, y)
-    with pytest.raises(ValueError, match="unconditional network takes no labels"):
+    with pytest.raises(ValueError, match="unconditional \\(trained without --conditional\\); it takes no labels"):
         plain.decoder(mg.zeros(3, 4), y)
     with pytest.raises(ValueError, match="needs the labels"):
         conditional.encoder(x)

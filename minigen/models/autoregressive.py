@@ -35,7 +35,7 @@ from minigen.models import judge
 from minigen.data.completion import check_given, half_mask
 from minigen.objectives import autoregressive as A
 from minigen.objectives.autoregressive import BOUNDARY
-from minigen.runs import TourStop, Trainer, endless
+from minigen.runs import TourStop, Trainer, check_network_labels, endless
 from minigen.viz import figure, image_grid
 
 TEXT_MODELS = ("bigram", "mlp", "transformer")
@@ -202,9 +202,7 @@ class PixelCNN(nn.Module):
     def biases(self, labels):
         """Per masked layer, what it adds after its convolution: row ``labels`` (N,) ints of its
         class table as (N, w, 1, 1) for a conditional model; 0 for an unconditional one."""
-        if (labels is None) != (self.num_classes is None):
-            raise ValueError("PixelCNN: a conditional model needs the labels (N,) of its images, an "
-                             "unconditional one takes none")
+        check_network_labels("PixelCNN", self.num_classes is not None, labels, "the labels (N,) of its images")
         if labels is None:
             return [0.0] * (1 + len(self.blocks))
         return [table(labels).reshape(len(labels), -1, 1, 1) for table in self.label_bias]

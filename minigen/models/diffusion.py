@@ -32,7 +32,7 @@ from minigen.data import DataLoader
 from minigen.models import judge
 from minigen.data.completion import check_given, half_mask
 from minigen.objectives import denoising as D
-from minigen.runs import TourStop, Trainer, endless
+from minigen.runs import TourStop, Trainer, check_network_labels, endless
 from minigen.viz import figure, image_grid
 
 
@@ -67,13 +67,11 @@ def conditioning(time, label, t, y):
     ``label``: an nn.Embedding of C + 1 rows for a conditional network (rows 0..C-1 the classes,
     row C "no label"), None for an unconditional one, which takes no y.
     """
+    classes = None if label is None else label.num_embeddings - 1
+    check_network_labels("diffusion", label is not None, y,
+                         f"labels y (N,), each a class 0..C-1 or C for no label (C = {classes})")
     if label is None:
-        if y is not None:
-            raise ValueError("diffusion: this network is unconditional (trained without --conditional); it takes no label")
         return F.silu(time(t))
-    if y is None:
-        raise ValueError(f"diffusion: this network is conditional: give labels y, 0..{label.num_embeddings - 2} "
-                         f"or {label.num_embeddings - 1} for no label")
     return F.silu(time(t) + label(y))                                          # (B, W)
 
 

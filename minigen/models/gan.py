@@ -53,20 +53,16 @@ from minigen import backend, nn, optim
 from minigen.data import DataLoader
 from minigen.models import judge
 from minigen.objectives.minimax import LOSSES, gradient_penalty
-from minigen.runs import TourStop, Trainer, endless
+from minigen.runs import TourStop, Trainer, check_network_labels, endless
 from minigen.viz import figure, save_image_grid
 
 
 # ----- networks -----
 # Each takes ``num_classes`` (None: unconditional, the default) and then ``labels`` (N,) ints.
 def check_labels(net, labels):
-    """A conditional network needs labels, an unconditional one takes none: a clear error."""
-    conditional = net.num_classes is not None
-    if conditional and labels is None:
-        raise ValueError(f"{type(net).__name__}: this network is conditional ({net.num_classes} classes); "
-                         "pass labels (N,)")
-    if not conditional and labels is not None:
-        raise ValueError(f"{type(net).__name__}: this network is unconditional; it takes no labels")
+    """Labels (N,) for a conditional network, none for an unconditional one (runs.check_network_labels)."""
+    check_network_labels(type(net).__name__, net.num_classes is not None, labels,
+                         f"labels (N,) from 0 to {(net.num_classes or 0) - 1}")
 
 
 class LabelledNoise(nn.Module):

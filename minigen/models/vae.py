@@ -51,7 +51,7 @@ from minigen import backend, nn, optim
 from minigen.data import DataLoader
 from minigen.models import judge
 from minigen.objectives import elbo as E
-from minigen.runs import TourStop, Trainer, endless
+from minigen.runs import TourStop, Trainer, check_network_labels, endless
 from minigen.viz import figure, image_grid
 
 
@@ -78,10 +78,7 @@ def join_label(net, h, y):
     """h with the labels y joined on (``net.label``, a JoinLabel) in a conditional network; h as
     it is in an unconditional one. Labels missing for the first, or given to the second: refused."""
     conditional = hasattr(net, "label")
-    if conditional and y is None:
-        raise ValueError("vae: a conditional network needs the labels y of its inputs")
-    if not conditional and y is not None:
-        raise ValueError("vae: an unconditional network takes no labels")
+    check_network_labels(f"vae {type(net).__name__}", conditional, y, "the labels y (N,) of its inputs")
     return net.label(h, y) if conditional else h
 
 
