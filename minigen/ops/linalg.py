@@ -3,7 +3,7 @@ Linear layer, x @ w^T + b, as one primitive; and attention, softmax(q k^T / sqrt
 import math
 
 from minigen.autograd import Function, OpError, describe, is_grad_enabled
-from minigen.ops.arith import binary, where
+from minigen.ops.arith import binary
 from minigen.ops.reduce import softmax
 from minigen.ops.shape import Transpose, reshape, sum_to, transpose
 from minigen.tensor import Tensor
@@ -106,9 +106,9 @@ class Attention(Function):
 
     def forward(self, q, k, v, causal):
         xp = self.xp
-        self.causal = causal
+        self.causal, self.scale = causal, 1.0 / math.sqrt(q.shape[-1])
         s = xp.matmul(q, xp.swapaxes(k, -1, -2))                      # (..., Tq, Tk)
-        s *= 1.0 / math.sqrt(q.shape[-1])
+        s *= self.scale
         if causal:
             s += causal_bias(xp, s.shape[-2:], s.dtype)
         s -= s.max(axis=-1, keepdims=True)
@@ -121,7 +121,7 @@ class Attention(Function):
         q, k, v = self.inputs
         p = attention_weights(q, k, self.causal) if is_grad_enabled() else Tensor._const(self.p)
         dp = gy @ _mT(v)
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) * (1.0 / math.sqrt(q.shape[-1]))
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) * self.scale
         return (sum_to(ds @ k, q.shape) if self.needs[0] else None,
                 sum_to(_mT(_mT(q) @ ds), k.shape) if self.needs[1] else None,
                 sum_to(_mT(p) @ gy, v.shape) if self.needs[2] else None)
@@ -136,8 +136,7 @@ def attention_weights(q, k, causal=False):
     """softmax(q k^T / sqrt(d)) with the causal mask, as differentiable ops: (..., Tq, Tk)."""
     scores = (q @ _mT(k)) * (1.0 / math.sqrt(q.shape[-1]))
     if causal:
-        tq, tk = scores.shape[-2:]
-        scores = where(q.xp.tril(q.xp.ones((tq, tk), dtype=bool)), scores, -math.inf)
+        scores = scores + Tensor._const(causal_bias(q.xp, scores.shape[-2:], scores.dtype))
     return softmax(scores, axis=-1)
 
 

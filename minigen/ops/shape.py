@@ -24,7 +24,8 @@ class Reshape(Function):
     saves_inputs = False
 
     def forward(self, x, shape):
-        self.order = None if x.flags.c_contiguous else memory_order(x)
+        order = None if x.flags.c_contiguous else memory_order(x)
+        self.order = None if order == tuple(range(x.ndim)) else order   # None: C order, nothing to undo
         return x.reshape(shape)
 
     def backward(self, gy):
@@ -36,7 +37,7 @@ class Reshape(Function):
         one of them with a stride, 10x slower here than copying the gradient into the image's
         order first, which this does (and the layers below then read it as they wrote it)."""
         g = reshape(gy, self.shapes[0])
-        if self.order is None or self.order == tuple(range(len(self.order))):
+        if self.order is None:
             return g
         return transpose(Contiguous.apply(transpose(g, *self.order)), *_inverse(self.order))
 
