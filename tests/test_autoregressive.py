@@ -89,7 +89,7 @@ def test_pixelcnn_row_logits_from_a_band_of_rows_equal_the_full_forward_pass():
     full = net(x).numpy()
     maps = [np.zeros((3, 8, 8, 8), np.float32) for _ in range(1 + len(net.blocks))]
     for r in range(8):
-        np.testing.assert_allclose(net.row_logits(x, r, maps).numpy(), full[:, 0, r], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(net.row_logits(x, r, maps).numpy(), full[:, :, r], rtol=1e-5, atol=1e-5)
 
 
 @st.composite
@@ -146,6 +146,24 @@ def test_pixelcnn_probabilities_of_the_16_binary_2x2_images_sum_to_one():
     assert p[5] > 1 / 16                                                   # it learnt something
 
 
+def test_grey_pixelcnn_probabilities_of_the_81_three_level_2x2_images_sum_to_one():
+    levels = np.array(list(itertools.product([0, 1, 2], repeat=4)), dtype=np.float32).reshape(81, 1, 2, 2)
+    images = levels - 1.0                                                 # the data's own values, [-1, 1]
+    base = get_dataset("digits", "train")
+    data = dataclasses.replace(base, data=images[[0, 40, 40, 80, 13, 40]], labels=None, shape=(1, 2, 2),
+                               info={"levels": 3})
+    config = fill_defaults(Config(family="autoregressive", data="digits", model="pixelcnn", steps=20,
+                                  batch_size=4, lr=0.02, extra=dict(SMALL["pixelcnn"])),
+                           trainer_class("autoregressive"))
+    trainer = AR.AutoregressiveTrainer(config, data, data)
+    assert trainer.net.out.weight.shape[0] == 3                           # a softmax over 3 levels per pixel
+    train(trainer, quiet=True)
+    trainer.net.double()
+    p = np.exp(trainer.log_prob(images.astype(np.float64)))
+    assert p.sum() == pytest.approx(1.0, abs=1e-6)
+    assert p[40] > 1 / 81                                                  # it learnt something
+
+
 # ----- the KV cache -----
 def test_kv_cache_logits_equal_the_full_forward_pass_at_every_step():
     trainer = make("transformer", steps=5)
@@ -199,6 +217,21 @@ def test_log_prob_of_images_is_the_bernoulli_chain_rule_and_needs_binary_pixels(
         trainer.log_prob(x * 0.5)
     with pytest.raises(ValueError, match=r"shape \(N, 1, 8, 8\)"):
         trainer.log_prob(x[:, :, :4])
+
+
+def test_log_prob_of_grey_digits_is_the_softmax_chain_rule_over_17_levels_and_needs_them():
+    trainer = make("pixelcnn", data="digits", steps=3)
+    trainer.eval_mode()
+    x = trainer.test_data.images[:4]                                      # [-1, 1]: levels 0..16
+    with mg.no_grad():
+        logits = trainer.net(mg.tensor((x + 1) / 2)).numpy().astype(np.float64)   # (4, 17, 8, 8)
+    assert logits.shape == (4, 17, 8, 8)
+    level = np.rint((x[:, 0] + 1) * 8).astype(int)                        # (4, 8, 8)
+    log_softmax = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    picked = np.take_along_axis(log_softmax, level[:, None], axis=1)
+    np.testing.assert_allclose(trainer.log_prob(x), picked.reshape(4, -1).sum(1), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"log_prob: digits pixels take 17 levels, k / 16"):
+        trainer.log_prob(x + 0.05)
 
 
 @pytest.mark.parametrize("name, message", [("m4ry", "the character '4' is not in the vocabulary"),
@@ -261,6 +294,21 @@ def test_bad_text_sampling_options_are_refused_naming_the_flag(options, error, m
 
 
 # ----- images: samples and completion -----
+def test_grey_pixelcnn_samples_are_levels_and_completions_keep_the_given_top_half():
+    trainer = make("pixelcnn", data="digits", steps=5)
+    samples = trainer.sample(5, 0)
+    assert samples.shape == (5, 1, 8, 8) and samples.dtype == np.float32
+    np.testing.assert_array_equal(samples * 16, np.rint(samples * 16))     # on the grid k / 16
+    assert 0 <= samples.min() and samples.max() <= 1 and len(np.unique(samples)) > 2
+    given = trainer.test_data.to_unit(trainer.test_data.images[:6])
+    filled = trainer.sample(6, 0, given=given, mask="bottom")
+    np.testing.assert_allclose(filled[:, :, :4], given[:, :, :4], atol=1e-6)
+    np.testing.assert_array_equal(filled * 16, np.rint(filled * 16))
+    with pytest.raises(ValueError, match="--given: digits pixels take 17 levels"):
+        trainer.sample(1, 0, given=np.full((1, 1, 8, 8), 0.03, np.float32), mask="bottom")
+
+
+
 def test_pixelcnn_samples_are_binary_and_completions_keep_the_given_top_half():
     trainer = make("pixelcnn", data="digits-binary", steps=5)
     samples = trainer.sample(5, 0)
@@ -290,7 +338,7 @@ def test_bad_image_sampling_options_are_refused_saying_why(options, error, messa
 # ----- training, defaults, errors -----
 @pytest.mark.parametrize("model, data, steps", [("bigram", "names", 60), ("mlp", "names", 60),
                                                 ("transformer", "names", 60),
-                                                ("pixelcnn", "digits-binary", 30)])
+                                                ("pixelcnn", "digits-binary", 30), ("pixelcnn", "digits", 30)])
 def test_a_short_run_lowers_the_test_nll(model, data, steps):
     trainer = make(model, data=data, steps=steps)
     test = trainer.test_data.text if trainer.text else trainer.test_data.images
@@ -303,7 +351,7 @@ def test_a_short_run_lowers_the_test_nll(model, data, steps):
 def test_the_default_model_fits_the_data_and_the_wrong_kind_is_refused():
     cls = trainer_class("autoregressive")
     for data, model in (("names", "transformer"), ("surnames", "transformer"), ("digits-binary", "pixelcnn"),
-                        ("idx:/some/where", "pixelcnn")):
+                        ("digits", "pixelcnn"), ("idx:/some/where", "pixelcnn")):
         assert fill_defaults(Config(family="autoregressive", data=data), cls).model == model
     with pytest.raises(ValueError, match="--model pixelcnn is for images"):
         make("pixelcnn", data="names")
@@ -458,7 +506,7 @@ def test_conditional_row_logits_from_a_band_of_rows_equal_the_full_forward_pass(
     full = net(x, labels).numpy()
     maps = [np.zeros((3, 8, 8, 8), np.float32) for _ in range(1 + len(net.blocks))]
     for r in range(8):
-        np.testing.assert_allclose(net.row_logits(x, r, maps, labels).numpy(), full[:, 0, r], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(net.row_logits(x, r, maps, labels).numpy(), full[:, :, r], rtol=1e-5, atol=1e-5)
 
 
 def test_class_conditional_probabilities_of_the_16_binary_2x2_images_sum_to_one_for_each_label():

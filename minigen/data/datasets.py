@@ -152,7 +152,8 @@ class Dataset:
     ``binary``: values are exactly {0, 1}. ``num_classes``: for labelled data (for ``idx:`` data,
     the split's largest label + 1). ``vocab``: for text, the sorted characters used by every split
     (so train and test encode alike). ``max_len``: for text, the longest string over every split.
-    ``info``: anything else (sizes and seeds of points, the 8 centres, an IDX path...).
+    ``info``: anything else (sizes and seeds of points, the 8 centres, an IDX path, the number of
+    intensity ``levels`` a digit's pixel takes: 17, the scanner's 0..16, or 2 when binary...).
     """
     name: str
     split: str
@@ -232,7 +233,8 @@ def get_dataset(name, split="train"):
         binary = name == "digits-binary"
         images, labels = load_digits(split, binary=binary)
         return Dataset(name, split, "images", images, labels, shape=images.shape[1:],
-                       value_range=(0.0, 1.0) if binary else (-1.0, 1.0), binary=binary, num_classes=10)
+                       value_range=(0.0, 1.0) if binary else (-1.0, 1.0), binary=binary, num_classes=10,
+                       info={"levels": 2 if binary else DIGITS_MAX + 1})
     if name in NAME_KINDS:
         every = load_names(name, "all")
         vocab = tuple(sorted(set("".join(every))))

@@ -4,8 +4,9 @@
     MLP             names: Bengio et al. (2003), the previous k characters' embeddings -> tanh -> logits
     Transformer     names: a small GPT (token + position embeddings, pre-LayerNorm blocks, causal
                     self-attention, GELU), sampled with a KV cache
-    PixelCNN        binary images: masked convolutions (A, then residual B blocks), one Bernoulli
-                    logit per pixel, sampled pixel by pixel in raster order
+    PixelCNN        images: masked convolutions (A, then residual B blocks), one Bernoulli logit
+                    per binary pixel (or a softmax over a grey pixel's levels), sampled pixel by
+                    pixel in raster order
     AutoregressiveTrainer   training (teacher forcing), exact log_prob, sampling, evaluation, figures
 
 Text. A name is encoded as its letters 1..26 between two boundary tokens 0 (". e m m a ."); the
@@ -14,8 +15,12 @@ input t. Each text model is ``decode(embed(tokens))``: ``embed`` looks each toke
 own (nothing mixes positions there), ``decode`` mixes positions causally; the tests take the
 gradient of decode's output with respect to its input to prove the causality.
 
-Images. PixelCNN models binary pixels: digits-binary as it is, and the 28x28 ``idx:`` images
-(values in [-1, 1]) binarised at 0 (pixel > 0 -> 1). Its samples are binary draws in {0, 1}.
+Images. PixelCNN models binary pixels, digits-binary as it is and the 28x28 ``idx:`` images
+(values in [-1, 1]) binarised at 0 (pixel > 0 -> 1), with one Bernoulli logit per pixel; and
+the grey digits (``digits``) as they were scanned, 17 intensities 0..16, with a softmax over 17
+logits per pixel (van den Oord et al. (2016) used 256 for 8-bit images): a discrete pixel, so its
+likelihood is exact too. Inside the model a pixel is its level in [0, 1] (k / 16 for the grey
+digits); samples are draws of the levels, returned in [0, 1] as ``minigen sample`` writes them.
 
 Labels (``--conditional``, images only: names have no labels). The PixelCNN learns p(x | y)
 with a class bias in every masked layer; with the training split's class frequencies as p(y)
@@ -150,7 +155,7 @@ class Transformer(nn.Module):
         return attn.dropout(attn.proj(y))
 
 
-# ----- the image model: binary images (N, 1, H, W) -> one logit per pixel -----
+# ----- the image model: images (N, 1, H, W) in [0, 1] -> logits per pixel -----
 class VisibleTapsConv(nn.MaskedConv2d):
     """nn.MaskedConv2d (same weight, mask and numbers: tested) computed on its visible taps only.
 
@@ -174,7 +179,9 @@ class VisibleTapsConv(nn.MaskedConv2d):
 
 class PixelCNN(nn.Module):
     """van den Oord et al. (2016): a 7x7 mask-A convolution (each pixel sees only those before
-    it), residual 3x3 mask-B blocks (h + conv_B(relu(h))), two 1x1 convolutions to one logit.
+    it), residual 3x3 mask-B blocks (h + conv_B(relu(h))), two 1x1 convolutions to the logits:
+    one per pixel for binary pixels (``levels`` = 2: a Bernoulli logit), else ``levels`` per pixel
+    (a softmax over the pixel's intensities). The input is the pixel's level in [0, 1].
 
     Output pixel i depends on input pixels j < i in raster order, and on no row below its own:
     so row r's logits can be computed from rows 0..r alone, and, keeping every layer's maps of
@@ -187,13 +194,14 @@ class PixelCNN(nn.Module):
     at zero: at initialisation the model ignores the label and learns to use it.
     """
 
-    def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3, dropout=0.0, num_classes=None):
+    def __init__(self, width=64, blocks=5, first_kernel=7, kernel=3, dropout=0.0, num_classes=None, levels=2):
         super().__init__()
         self.first = VisibleTapsConv(1, width, first_kernel, "A")
         self.blocks = [VisibleTapsConv(width, width, kernel, "B") for _ in range(blocks)]
         self.drop = nn.Dropout(dropout)                          # on each block's update (training only)
         self.hidden = nn.Conv2d(width, width, 1)
-        self.out = nn.Conv2d(width, 1, 1)
+        self.levels = levels
+        self.out = nn.Conv2d(width, 1 if levels == 2 else levels, 1)
         self.num_classes = num_classes
         self.label_bias = [nn.Embedding(num_classes, width) for _ in range(1 + blocks)] if num_classes else []
         for table in self.label_bias:
@@ -209,14 +217,15 @@ class PixelCNN(nn.Module):
 
     def forward(self, x, labels=None):
         first, *rest = self.biases(labels)
-        h = self.first(2 * x - 1) + first                        # (N, w, H, W): pixels as -1 / +1
+        h = self.first(2 * x - 1) + first                        # (N, w, H, W): pixels in [-1, 1]
         for conv, bias in zip(self.blocks, rest):
             h = h + self.drop(conv(F.relu(h))) + bias            # (N, w, H, W)
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, H, W)
-        return self.out(h)                                       # (N, 1, H, W) logits
+        return self.out(h)                                       # (N, 1 or levels, H, W) logits
 
     def row_logits(self, x, r, maps, labels=None):
-        """Row r of ``forward(x, labels)``'s logits, (N, W), from rows 0..r of x (N, 1, H, W) Tensor.
+        """Row r of ``forward(x, labels)``'s logits, (N, 1 or levels, W), from rows 0..r of x
+        (N, 1, H, W) Tensor.
 
         ``maps``: per layer, the hidden maps (N, w, H, W) (raw arrays, one per convolution) whose
         rows < r earlier calls filled in; this call (re)computes row r of each and stores it.
@@ -234,7 +243,7 @@ class PixelCNN(nn.Module):
             h = h + self.drop(conv(F.relu(below))[:, :, -1:]) + bias   # (N, w, 1, W)
             maps[k][:, :, r:r + 1] = h.data
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, 1, W)
-        return self.out(h)[:, 0, 0]                              # (N, W)
+        return self.out(h)[:, :, 0]                              # (N, 1 or levels, W)
 
 
 # ----- settings -----
@@ -280,7 +289,7 @@ GIVEN_SEED = 7              # which test images the gallery completes
 
 class AutoregressiveTrainer(Trainer):
     DEFAULTS = {name: {k: RECIPES[name][k] for k in ("steps", "batch_size", "lr")} for name in RECIPES}
-    DATA = ("names", "surnames", "digits-binary", "idx:")
+    DATA = ("names", "surnames", "digits-binary", "digits", "idx:")
     CONDITIONAL = True          # PixelCNN on labelled images (check_data refuses it for names)
     CONDITIONAL_DEFAULTS = {"pixelcnn": {"steps": 900}}   # see CONDITIONAL_RECIPES
     # the tour's PixelCNNs are narrower ones, and their evaluation skips the samples (the tour
@@ -328,7 +337,9 @@ class AutoregressiveTrainer(Trainer):
             if self.shape[0] != 1:
                 raise ValueError(f"autoregressive: pixelcnn takes one-channel images, got shape {self.shape}")
             classes = train.num_classes if config.conditional else None
-            self.net = PixelCNN(s["width"], s["blocks"], dropout=s["dropout"], num_classes=classes)
+            self.levels = train.info.get("levels", 2)              # idx: binarised, 2 levels
+            self.net = PixelCNN(s["width"], s["blocks"], dropout=s["dropout"], num_classes=classes,
+                                levels=self.levels)
             if classes:                                            # p(y): the training split's frequencies
                 counts = backend.xp_for("cpu").bincount(train.labels, minlength=classes)
                 self.log_prior = mg.tensor(counts / counts.sum(), dtype="float64").log()   # (C,)
@@ -362,17 +373,33 @@ class AutoregressiveTrainer(Trainer):
                 tokens[row, col + 1] = self.index[ch]
         return tokens, host.asarray([len(name) for name in names], dtype="int64")
 
-    def binarise(self, images):
-        """The model's pixels in {0, 1}: digits-binary as is; [-1, 1] images (idx:) at 0."""
+    def pixels(self, images, what="log_prob"):
+        """Host images in the data's own values -> the model's pixels, float32 levels in [0, 1]:
+        digits-binary as is; [-1, 1] images (idx:) binarised at 0; the grey digits' [-1, 1] as
+        k / 16. A value off that grid is a ValueError (``what`` names the caller)."""
         if self.train_data.binary:
             return images
-        return (images > 0).astype("float32")
+        if self.levels == 2:
+            return (images > 0).astype("float32")
+        return self.quantised(self.train_data.to_unit(images), what)
+
+    def quantised(self, unit, what):
+        """[0, 1] host images -> the same as levels k / (levels - 1), float32; a value more than
+        1e-3 of a level from the grid is a ValueError naming ``what``."""
+        top = self.levels - 1
+        host = backend.xp_for("cpu")
+        k = host.rint(unit * top)
+        if not host.allclose(unit * top, k, rtol=0, atol=1e-3):
+            raise ValueError(f"{what}: {self.config.data} pixels take {self.levels} levels, k / {top} in [0, 1] "
+                             f"(in the data's own values: {self.train_data.value_range} in {self.levels} "
+                             f"equal steps); these lie between them")
+        return (k / top).astype("float32")
 
     def batches(self):
         if self.text:
             arrays = self.encode(self.train_data.text)
         else:
-            arrays = (self.binarise(self.train_data.images),)
+            arrays = (self.pixels(self.train_data.images),)
             if self.config.conditional:
                 arrays += (self.train_data.labels,)
         loader = DataLoader(*arrays, batch_size=self.config.batch_size, shuffle=True, seed=self.config.seed,
@@ -390,13 +417,18 @@ class AutoregressiveTrainer(Trainer):
         return A.sequence_nll(logits, targets, mask), mask.sum()
 
     def image_nll(self, x, labels=None, rows=None):
-        """-log p(image) per image (N,) for binary x (N, 1, H, W) Tensor; -log p(image | label)
-        for a conditional model, labels (N,) ints. ``rows``: of the first ``rows`` rows only (the
-        first rows * W terms of the chain rule: exact, they depend on nothing below)."""
-        logits = self.net(x, labels)                             # (N, 1, H, W)
+        """-log p(image) per image (N,) for x (N, 1, H, W) Tensor of the model's pixels (levels in
+        [0, 1]); -log p(image | label) for a conditional model, labels (N,) ints. ``rows``: of the
+        first ``rows`` rows only (the first rows * W terms of the chain rule: exact, they depend
+        on nothing below)."""
+        logits = self.net(x, labels)                             # (N, 1 or K, H, W)
         if rows is not None:
-            logits, x = logits[:, :, :rows], x[:, :, :rows]      # (N, 1, rows, W)
-        return A.bernoulli_nll(logits, x)
+            logits, x = logits[:, :, :rows], x[:, :, :rows]      # (N, 1 or K, rows, W)
+        if self.levels == 2:
+            return A.bernoulli_nll(logits, x)
+        n, k = logits.shape[:2]                                  # K levels: the pixels are a sequence of
+        levels = x.xp.rint(x.data * (k - 1)).astype("int64")     # tokens, scored by a softmax each
+        return A.sequence_nll(logits.reshape(n, k, -1).transpose(0, 2, 1), levels.reshape(n, -1))
 
     def train_step(self, batch):
         s = self.settings
@@ -446,8 +478,8 @@ class AutoregressiveTrainer(Trainer):
         return backend.xp_for("cpu").concatenate(parts).astype("float64")
 
     def image_log_likelihood(self, images, labels=None, rows=None, batch_size=1000):
-        """log p(x) (or log p(x | labels), labels (N,) host ints) of binary host images
-        (N, 1, H, W), of their first ``rows`` rows when given: a NumPy float64 array (N,)."""
+        """log p(x) (or log p(x | labels), labels (N,) host ints) of host images (N, 1, H, W) of
+        the model's pixels, of their first ``rows`` rows when given: a NumPy float64 array (N,)."""
         self.eval_mode()
         dtype = next(self.net.parameters()).dtype                        # float32, or float64 (tests)
         parts = []
@@ -460,7 +492,7 @@ class AutoregressiveTrainer(Trainer):
 
     def class_log_likelihoods(self, images, rows=None, batch_size=1000):
         """log p(x | y) for every class y of a conditional run: (N, C) float64 host array, of
-        binary host images (N, 1, H, W) (their first ``rows`` rows when given)."""
+        host images (N, 1, H, W) of the model's pixels (their first ``rows`` rows when given)."""
         host = backend.xp_for("cpu")
         return host.stack([self.image_log_likelihood(images, host.full(len(images), y, dtype="int64"), rows,
                                                      batch_size) for y in range(self.net.num_classes)], axis=1)
@@ -479,7 +511,7 @@ class AutoregressiveTrainer(Trainer):
         return labels.astype("int64")
 
     def check_images(self, x):
-        """Images (N, 1, H, W) like the data's, in its own values -> binary float32 host array."""
+        """Images (N, 1, H, W) like the data's, in its own values -> the model's pixels (float32 host)."""
         shape = tuple(getattr(x, "shape", ()))
         if len(shape) != 4 or shape[1:] != self.shape:
             raise ValueError(f"log_prob: expected images of shape (N, {', '.join(map(str, self.shape))}), got {shape}")
@@ -487,11 +519,12 @@ class AutoregressiveTrainer(Trainer):
         x = host.asarray(x, dtype="float32")
         if self.train_data.binary and not host.isin(x, (0.0, 1.0)).all():
             raise ValueError(f"log_prob: {self.config.data} images are binary; pixels must be 0 or 1")
-        return self.binarise(x)
+        return self.pixels(x)
 
     # ----- sampling -----
     def sample(self, n, seed, **options):
-        """n samples: names (a list of str) or binary images (n, 1, H, W) float32 in {0, 1}.
+        """n samples: names (a list of str) or images (n, 1, H, W) float32 in [0, 1] (binary: {0, 1};
+        the grey digits: k / 16).
 
         Options: temperature and top_k (text; temperature also for images), prompt (text: every
         name starts with it), given + mask="bottom" (images: complete the hidden bottom half),
@@ -519,8 +552,8 @@ class AutoregressiveTrainer(Trainer):
             return self.sample_text(n, seed, temperature, options.get("top_k"), options.get("prompt", ""))
         for name in ("prompt", "top_k"):
             if name in options:
-                raise NotImplementedError(f"--{name.replace('_', '-')}: is for text runs; a binary pixel "
-                                          f"has two values (--temperature works)")
+                raise NotImplementedError(f"--{name.replace('_', '-')}: is for text runs; a pixel has "
+                                          f"{self.levels} values (--temperature works)")
         if ("given" in options) != ("mask" in options):
             raise ValueError("--given and --mask go together")
         label = options.get("label")
@@ -568,8 +601,8 @@ class AutoregressiveTrainer(Trainer):
         return ["".join(self.vocab[i] for i in row[:row.index(BOUNDARY)]) for row in rows]
 
     def sample_images(self, n, seed, temperature=1.0, labels=None, batch_size=1000):
-        """n binary images drawn pixel by pixel in raster order (of the classes ``labels``, n
-        ints, for a conditional run)."""
+        """n images drawn pixel by pixel in raster order (of the classes ``labels``, n ints, for a
+        conditional run)."""
         host = backend.xp_for("cpu")
         blank = host.zeros((n,) + self.shape, dtype="float32")
         return self.fill(blank, 0, backend.private_generator(seed), temperature, batch_size, labels)
@@ -587,7 +620,10 @@ class AutoregressiveTrainer(Trainer):
                              f"bottom), so it can condition exactly on the given pixels only when they "
                              f"all come first: use --mask bottom")
         images = check_given(given, n, self.shape, binary=self.train_data.binary)
-        images = (images > 0.5).astype("float32")                      # binary pixels for the model
+        if self.levels == 2:
+            images = (images > 0.5).astype("float32")                  # binary pixels for the model (idx:)
+        else:
+            images = self.quantised(images, "--given")
         hidden = half_mask(images.shape, "bottom")
         images[hidden] = 0.0
         first_row = self.shape[1] - self.shape[1] // 2
@@ -597,7 +633,8 @@ class AutoregressiveTrainer(Trainer):
         return self.fill(images, first_row * self.shape[2], rng, temperature, batch_size, labels)
 
     def posterior_labels(self, images, rows, rng):
-        """One label per binary host image (N, 1, H, W), drawn from p(y | its first ``rows`` rows)."""
+        """One label per host image (N, 1, H, W) of the model's pixels, drawn from p(y | its first
+        ``rows`` rows)."""
         top = mg.tensor(self.class_log_likelihoods(images, rows), dtype="float64")   # (N, C): log p(top | y)
         posterior = A.bayes_posterior(top, self.log_prior).exp()                       # (N, C)
         return backend.to_host(draw(posterior, rng))                                   # (N,)
@@ -606,8 +643,9 @@ class AutoregressiveTrainer(Trainer):
         """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order, with
         the host generator ``rng`` (of the classes ``labels``, N ints, for a conditional run).
 
-        Each pixel's logit is ``PixelCNN.row_logits`` of its row: the network runs on a band of
-        rows, reusing the maps of the rows above (exact: equal to the full forward pass)."""
+        Each pixel's logits are ``PixelCNN.row_logits`` of its row: the network runs on a band of
+        rows, reusing the maps of the rows above (exact: equal to the full forward pass). A binary
+        pixel is 1 with probability sigmoid(l / T); a grey one is level k with softmax(l / T)_k."""
         if not temperature > 0:
             raise ValueError(f"--temperature: must be > 0, got {temperature}")
         _, _, h, w = images.shape
@@ -626,12 +664,19 @@ class AutoregressiveTrainer(Trainer):
                         self.net.row_logits(x, r, maps, y)              # a given row: its maps only
                         continue
                     for c in range(max(0, start - r * w), w):
-                        logits = self.net.row_logits(x, r, maps, y)[:, c]               # (b,)
-                        p = F.sigmoid(logits * (1.0 / temperature)).data
-                        u = xp.asarray(backend.to_device(rng.random(len(p)), self.config.device))
-                        x.data[:, 0, r, c] = (u < p).astype(x.dtype)
+                        logits = self.net.row_logits(x, r, maps, y)[:, :, c]            # (b, 1 or K)
+                        x.data[:, 0, r, c] = self.draw_pixel(logits, temperature, rng)
                 out.append(x.numpy())
         return backend.xp_for("cpu").concatenate(out).astype("float32")
+
+    def draw_pixel(self, logits, temperature, rng):
+        """One pixel of each image, its level in [0, 1], from its logits (b, 1) (binary) or (b, K)."""
+        if self.levels == 2:
+            p = F.sigmoid(logits[:, 0] * (1.0 / temperature)).data                      # (b,)
+            u = logits.xp.asarray(backend.to_device(rng.random(len(p)), self.config.device))
+            return (u < p).astype(logits.dtype)
+        probs = A.sampling_distribution(logits, temperature)                          # (b, K)
+        return (draw(probs, rng) * (1.0 / (self.levels - 1))).astype(logits.dtype)
 
     # ----- evaluation -----
     def evaluate(self):
@@ -656,7 +701,7 @@ class AutoregressiveTrainer(Trainer):
     def evaluate_images(self):
         """Exact test NLL per image and per pixel (a conditional run: -log p(x | y) with the test
         labels, the marginal -log p(x), and the model as a classifier by Bayes' rule); the
-        judge's verdict on binary samples and on completions of the test digits' bottom halves."""
+        judge's verdict on samples and on completions of the test digits' bottom halves."""
         images = self.test_data.images
         if self.config.conditional:
             result = self.evaluate_classifier(images, self.test_data.labels)
@@ -741,7 +786,7 @@ class AutoregressiveTrainer(Trainer):
         samples = self.sample(n, 0)
         rng = backend.private_generator(GIVEN_SEED)
         pick = rng.choice(len(self.test_data), completions, replace=False)
-        truth = self.binarise(self.test_data.images[pick])
+        truth = self.pixels(self.test_data.images[pick])
         filled = self.complete(truth, "bottom", completions, 0)
         shown = truth.copy()
         shown[half_mask(shown.shape, "bottom")] = 0.5                   # grey: hidden

@@ -49,7 +49,9 @@ Causal masking, three ways. Output t may depend on inputs 0..t only:
   (mask 'B') the centre too, which is then already a summary of pixels before it. Stacking B
   layers on one A layer keeps output pixel i a function of input pixels j < i. A binary pixel
   gets one logit l and p(x_i = 1 | x_<i) = sigmoid(l), so its NLL is the binary cross-entropy
-  softplus(l) - x_i l (``bernoulli_nll``).
+  softplus(l) - x_i l (``bernoulli_nll``). A pixel with K intensity levels (the grey digits'
+  17) gets K logits and a softmax, as a token does: the image is a sequence of H * W tokens in
+  raster order, and its NLL is ``sequence_nll``'s sum of cross-entropies.
 
 Sampling: one step at a time, from p(x_t | x_<t) with two knobs (``sampling_distribution``):
 
