@@ -15,16 +15,22 @@ import argparse
 import ast
 import time
 
+import numpy as np
+
 import minigen as mg
 from minigen.models import judge
 from minigen.models.autoregressive import SAMPLE_SEED, AutoregressiveTrainer
+from minigen.objectives import autoregressive as A
 from minigen.runs import Config, fill_defaults, train
 from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 parser = argparse.ArgumentParser()
 parser.add_argument("temperatures", nargs="*", type=float, default=[1.0, 0.7, 0.5, 0.3])
 parser.add_argument("--data", default="digits-binary", choices=["digits-binary", "digits"])
+parser.add_argument("--conditional", action="store_true", help="the conditional PixelCNN: its completions draw "
+                    "their label from p(y | top half); also reported: with the likeliest label")
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--draws", type=int, default=1, help="average each accuracy over this many sampling seeds")
 parser.add_argument("--set", nargs="*", default=[], help="key=value for the Trainer (steps, batch_size, lr) "
                                                          "or its recipe")
 args = parser.parse_args()
@@ -33,16 +39,35 @@ given = {key: ast.literal_eval(value) for key, value in (pair.split("=", 1) for 
 top = {k: given.pop(k) for k in ("steps", "batch_size", "lr") if k in given}
 fit, held = carve(data, 360)
 config = fill_defaults(Config(family="autoregressive", data=data, model="pixelcnn", seed=args.seed,
-                              extra={"eval_samples": 0, **given}, **top), AutoregressiveTrainer)
+                              conditional=args.conditional, extra={"eval_samples": 0, **given}, **top),
+                       AutoregressiveTrainer)
 mg.manual_seed(args.seed)
 trainer = AutoregressiveTrainer(config, fit, held)
 start = time.perf_counter()
 train(trainer, quiet=True)
-nll = -trainer.log_prob(held.images).mean()
-print(f"{data}, seed {args.seed}, {given or top or 'the defaults'}: trained in {time.perf_counter() - start:.0f} s "
-      f"on {len(fit.data)} digits; held-out nll {nll:.2f} nats per image", flush=True)
+print(f"{data}{' conditional' if args.conditional else ''}, seed {args.seed}, {dict(given, **top) or 'the defaults'}: "
+      f"trained in {time.perf_counter() - start:.0f} s on {len(fit.data)} digits", flush=True)
+likeliest = None
+if args.conditional:
+    pixels = trainer.pixels(held.images)
+    rows = trainer.shape[1] - trainer.shape[1] // 2
+    top_half = mg.tensor(trainer.class_log_likelihoods(pixels, rows), dtype="float64")
+    likeliest = A.bayes_posterior(top_half, trainer.log_prior).numpy().argmax(axis=1)
+    print(f"Bayes' rule on the top half: accuracy {(likeliest == held.labels).mean():.3f}", flush=True)
+
+
+def accuracy(t, labels=None):
+    """The completion accuracy at temperature t, averaged over args.draws sampling seeds."""
+    def complete(given, mask, seed):
+        if labels is None:
+            return trainer.sample(len(given), seed, given=given, mask=mask, temperature=t)
+        return trainer.complete(given, mask, len(given), seed, t, labels=labels)
+    return np.mean([judge.completion_metrics(lambda g, m: complete(g, m, SAMPLE_SEED + k), data, held,
+                                             "bottom")["completion_accuracy"] for k in range(args.draws)])
+
+
 for t in temperatures:
-    complete = lambda given, mask: trainer.sample(len(given), SAMPLE_SEED, given=given, mask=mask,  # noqa: E731
-                                                   temperature=t)
-    acc = judge.completion_metrics(complete, data, held, "bottom")["completion_accuracy"]
-    print(f"temperature {t}: completion accuracy {acc:.3f} on the {len(held.data)} held digits", flush=True)
+    line = f"temperature {t}: completion accuracy {accuracy(t):.3f}"
+    if likeliest is not None:
+        line += f" (the likeliest label instead of a draw: {accuracy(t, likeliest):.3f})"
+    print(f"{line} on the {len(held.data)} held digits, {args.draws} draw(s)", flush=True)

@@ -9,7 +9,8 @@ holdout labels, the marginal -log p(x), the model as a classifier by Bayes' rule
 the label drawn from p(y | top half)). One seed per setting: the machine is shared.
 
 Usage: python tools/pixelcnn_conditional_holdout.py [SETTING ...]
-  a SETTING is key=value for the Trainer (steps, batch_size, lr, seed) or its recipe (config.extra),
+  a SETTING is key=value for the Trainer (steps, batch_size, lr, seed), its recipe (config.extra),
+  or data='digits' (the grey digits; digits-binary when not given),
   e.g.  python tools/pixelcnn_conditional_holdout.py steps=450 width=48
 
 What it found (seed 0 unless said; 600 steps; 2 cores shared with three other training jobs,
@@ -52,10 +53,11 @@ from minigen.runs import Config, fill_defaults, train
 from holdout import carve  # noqa: E402 -- tools/holdout.py, beside this script
 
 given = {key: ast.literal_eval(value) for key, value in (arg.split("=", 1) for arg in sys.argv[1:])}
-fit, held = carve("digits-binary", 144)
+data = given.pop("data", "digits-binary")
+fit, held = carve(data, 144)
 
 top = {k: given.pop(k) for k in ("steps", "batch_size", "lr", "seed") if k in given}
-config = fill_defaults(Config(family="autoregressive", data="digits-binary", model="pixelcnn", conditional=True,
+config = fill_defaults(Config(family="autoregressive", data=data, model="pixelcnn", conditional=True,
                               extra=given, **top), AutoregressiveTrainer)
 mg.manual_seed(config.seed)
 trainer = AutoregressiveTrainer(config, fit, held)
@@ -64,12 +66,12 @@ train(trainer, quiet=True)
 seconds = time.perf_counter() - start
 result = trainer.evaluate_classifier(held.images, held.labels)
 samples = trainer.sample(1000, SAMPLE_SEED)
-scored = judge.image_sample_metrics(samples, "digits-binary", fit, held, labels=trainer.sample_labels(1000))
+scored = judge.image_sample_metrics(samples, data, fit, held, labels=trainer.sample_labels(1000))
 complete = lambda x, mask: trainer.sample(len(x), SAMPLE_SEED, given=x, mask=mask)   # noqa: E731
-result.update(judge.completion_metrics(complete, "digits-binary", held, "bottom"))
+result.update(judge.completion_metrics(complete, data, held, "bottom"))
 with open("/proc/loadavg") as f:
     load = f.read().split()[0]
-print(json.dumps({"settings": dict(top, **given), "holdout_nll": round(result["nll"], 3),
+print(json.dumps({"data": data, "settings": dict(top, **given), "holdout_nll": round(result["nll"], 3),
                   "holdout_nll_marginal": round(result["nll_marginal"], 3),
                   "bayes_accuracy": round(result["bayes_accuracy"], 3), "bayes_nll": round(result["bayes_nll"], 3),
                   "label_accuracy": round(scored["label_accuracy"], 3),

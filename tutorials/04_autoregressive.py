@@ -321,7 +321,11 @@ save(fig, "04_pixelcnn_masks.png")
 # One 7x7 mask-A layer to 64 channels, five residual 3x3 mask-B blocks, two 1x1 layers to one
 # logit per pixel: p(pixel = 1 | pixels before it) = sigmoid(logit). The NLL of an image is the
 # sum of 64 binary cross-entropies, computed in one pass (teacher forcing); sampling needs 64
-# passes, one per pixel. We train it on the binarised 8x8 digits.
+# passes, one per pixel. We train it on the binarised 8x8 digits. (The same network takes the
+# grey digits too, `--data digits`: its last layer then gives 17 logits per pixel, a softmax over
+# the scanner's intensities 0..16, and an image's NLL is the sum of 64 cross-entropies, as a
+# name's is over its characters. A grey top half says more about the digit than a binary one,
+# which is what finishing a digit from its top half needs.)
 
 # %%
 tick = time.perf_counter()
