@@ -359,6 +359,16 @@ def test_the_default_model_fits_the_data_and_the_wrong_kind_is_refused():
         make("transformer", data="digits-binary")
 
 
+def test_the_transformer_recipe_sets_adams_betas_a_run_can_override_them_and_a_reopened_run_keeps_them(tmp_path):
+    assert make("transformer", steps=2).optimizers["net"].betas == (0.9, 0.99)
+    assert make("mlp", steps=2).optimizers["net"].betas == (0.9, 0.999)     # a recipe without betas: Adam's
+    trainer = make("transformer", steps=2, betas=[0.8, 0.95])
+    assert trainer.optimizers["net"].betas == (0.8, 0.95)
+    history, seconds = train(trainer, quiet=True)
+    write_run(trainer, history, seconds, tmp_path)
+    assert tuple(open_run(tmp_path).optimizers["net"].betas) == (0.8, 0.95)
+
+
 def test_pixelcnn_eval_reports_exact_nll_and_the_judges_sample_metrics(monkeypatch):
     monkeypatch.setattr(judge, "JUDGE_STEPS", 60)                       # a quick judge: the keys, not the values
     trainer = make("pixelcnn", data="digits-binary", steps=3)
