@@ -80,16 +80,6 @@ class Trainer:
         (a family whose default depends on the data, text or images, overrides this)."""
         return next(iter(cls.DEFAULTS))
 
-    @classmethod
-    def defaults(cls, config):
-        """What ``fill_defaults`` fills in for ``config`` (its model chosen): DEFAULTS[model], with
-        CONDITIONAL_DEFAULTS[model] over it for a --conditional run (a family whose defaults
-        also depend on the data overrides this)."""
-        defaults = dict(cls.DEFAULTS[config.model])
-        if config.conditional:
-            defaults.update(cls.CONDITIONAL_DEFAULTS.get(config.model, {}))
-        return defaults
-
     def __init__(self, config, train, test):
         self.config = config
         self.train_data = train  # minigen.data.get_dataset(config.data, "train")
@@ -181,13 +171,16 @@ def endless(loader, start_step=0):
 
 def fill_defaults(config, trainer_cls):
     """Fill unset model/loss/steps/batch_size/lr from the family's DEFAULTS (and, for a
-    --conditional run, its CONDITIONAL_DEFAULTS): ``trainer_cls.defaults(config)``."""
+    --conditional run, its CONDITIONAL_DEFAULTS)."""
     models = list(trainer_cls.DEFAULTS)
     if config.model is None:
         config.model = trainer_cls.default_model(config.data)
     if config.model not in trainer_cls.DEFAULTS:
         raise ValueError(f"{config.family}: unknown --model {config.model!r}; choose from {models}")
-    for key, value in trainer_cls.defaults(config).items():
+    defaults = dict(trainer_cls.DEFAULTS[config.model])
+    if config.conditional:
+        defaults.update(trainer_cls.CONDITIONAL_DEFAULTS.get(config.model, {}))
+    for key, value in defaults.items():
         if getattr(config, key, None) is None:
             setattr(config, key, value)
     if config.loss not in trainer_cls.LOSSES:

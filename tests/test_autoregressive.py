@@ -650,8 +650,3 @@ def test_a_conditional_pixelcnn_run_takes_its_own_defaults_and_an_unconditional_
     assert (conditional.config.steps, conditional.settings["dropout"]) == (900, 0.1)
     assert conditional.config.extra["dropout"] == 0.1                 # recorded in config.json
     assert conditional.config.lr == plain.config.lr and conditional.settings["width"] == plain.settings["width"]
-    grey = {c: fill_defaults(Config(family="autoregressive", data="digits", conditional=c), cls).steps
-            for c in (False, True)}
-    assert grey == {False: 600, True: 1500}                             # the grey digits' conditional model
-    given = fill_defaults(Config(family="autoregressive", data="digits", conditional=True, steps=50), cls)
-    assert given.steps == 50                                             # a --steps given is kept

@@ -200,6 +200,7 @@ class PixelCNN(nn.Module):
         self.blocks = [VisibleTapsConv(width, width, kernel, "B") for _ in range(blocks)]
         self.drop = nn.Dropout(dropout)                          # on each block's update (training only)
         self.hidden = nn.Conv2d(width, width, 1)
+        self.levels = levels
         self.out = nn.Conv2d(width, 1 if levels == 2 else levels, 1)
         self.num_classes = num_classes
         self.label_bias = [nn.Embedding(num_classes, width) for _ in range(1 + blocks)] if num_classes else []
@@ -300,7 +301,7 @@ class AutoregressiveTrainer(Trainer):
     DEFAULTS = {name: {k: RECIPES[name][k] for k in ("steps", "batch_size", "lr")} for name in RECIPES}
     DATA = ("names", "surnames", "digits-binary", "digits", "idx:")
     CONDITIONAL = True          # PixelCNN on labelled images (check_data refuses it for names)
-    CONDITIONAL_DEFAULTS = {"pixelcnn": {"steps": 900}}   # see CONDITIONAL_RECIPES (and defaults())
+    CONDITIONAL_DEFAULTS = {"pixelcnn": {"steps": 900}}   # see CONDITIONAL_RECIPES
     # the tour's PixelCNNs are narrower ones, and their evaluation skips the samples (the tour
     # judges 1,000 of its own; `minigen train autoregressive --data digits-binary` scores 1,000
     # samples and 360 completions); the conditional one shows the model as a Bayes classifier.
@@ -316,17 +317,6 @@ class AutoregressiveTrainer(Trainer):
     def default_model(cls, data):
         """transformer for text (names, surnames), pixelcnn for images."""
         return "transformer" if data in ("names", "surnames") else "pixelcnn"
-
-    @classmethod
-    def defaults(cls, config):
-        """The family's defaults, but the conditional PixelCNN on the grey digits trains 1,500
-        steps: 17 levels a pixel take longer to learn given a label (tools/pixelcnn_completion_holdout.py,
-        the last 360 training digits, seed 0, three draws each: completion accuracy 0.852 at
-        900 steps, 0.875 at 1,500; Bayes' rule on the top half 0.858 and 0.886)."""
-        defaults = super().defaults(config)
-        if config.conditional and config.model == "pixelcnn" and config.data == "digits":
-            defaults["steps"] = 1500
-        return defaults
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
