@@ -384,15 +384,15 @@ class AutoregressiveTrainer(Trainer):
                 tokens[row, col + 1] = self.index[ch]
         return tokens, host.asarray([len(name) for name in names], dtype="int64")
 
-    def pixels(self, images, what="log_prob"):
+    def pixels(self, images):
         """Host images in the data's own values -> the model's pixels, float32 levels in [0, 1]:
         digits-binary as is; [-1, 1] images (idx:) binarised at 0; the grey digits' [-1, 1] as
-        k / 16. A value off that grid is a ValueError (``what`` names the caller)."""
+        k / 16 (a value off that grid is a ValueError: only log_prob's images can be)."""
         if self.train_data.binary:
             return images
         if self.levels == 2:
             return (images > 0).astype("float32")
-        return self.quantised(self.train_data.to_unit(images), what)
+        return self.quantised(self.train_data.to_unit(images), "log_prob")
 
     def quantised(self, unit, what):
         """[0, 1] host images -> the same as levels k / (levels - 1), float32; a value more than
