@@ -54,6 +54,21 @@ def test_completion_accuracy_of_the_true_images_is_the_judges_accuracy(monkeypat
     assert blank["completion_accuracy"] < 0.2 and keep_all["completions"] == 360
 
 
+def test_a_judge_trained_on_a_split_judges_from_then_on_and_has_not_seen_the_held_digits(monkeypatch):
+    monkeypatch.setattr(judge, "JUDGE_STEPS", 150)
+    monkeypatch.setattr(judge, "_JUDGES", {})
+    train = get_dataset("digits", "train")
+    fit, held = (type(train)(**{**train.__dict__, "data": train.data[sl], "labels": train.labels[sl]})
+                 for sl in (slice(None, -360), slice(-360, None)))
+    whole = judge.digit_judge("digits")
+    on_fit = judge.digit_judge("digits", split=(fit, held))
+    assert judge.digit_judge("digits") is on_fit is not whole
+    keep_all = judge.completion_metrics(lambda given, mask: given, "digits", held)
+    assert keep_all["completion_accuracy"] == pytest.approx(on_fit.accuracy)     # scored on held
+    seen, _ = judge.judge_outputs(whole, held.images)
+    assert on_fit.accuracy < (seen.argmax(1) == held.labels).mean()             # it never saw them
+
+
 def test_images_without_labels_get_a_note_not_numbers():
     train = get_dataset("digits", "train")
     unlabelled = type(train)(**{**train.__dict__, "labels": None})
