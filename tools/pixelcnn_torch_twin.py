@@ -129,7 +129,7 @@ def class_log_likelihoods(net, x, rows=None):
 
 
 @torch.no_grad()
-def complete(net, given, log_prior, seed):
+def complete(net, given, log_prior, seed, drawn=None):
     """minigen's AutoregressiveTrainer.complete(given, "bottom", n, seed): given (N, 1, H, W) in [0, 1]."""
     x = torch.from_numpy(np.rint(np.asarray(given, dtype=np.float32) * (LEVELS - 1)) / (LEVELS - 1)).float()
     h, w = x.shape[2:]
@@ -138,6 +138,8 @@ def complete(net, given, log_prior, seed):
     rng = np.random.default_rng(seed)
     posterior = torch.softmax(class_log_likelihoods(net, x, first_row) + log_prior, 1).numpy()
     y = torch.from_numpy(np.minimum((posterior.cumsum(1) < rng.random((len(x), 1))).sum(1), CLASSES - 1))
+    if drawn is not None:
+        drawn.append(y.numpy())                                   # the labels drawn, for the report
     for r in range(first_row, h):
         for c in range(w):
             probs = torch.softmax(net(x, y)[:, :, r, c].double(), 1).numpy()      # (N, 17)
@@ -146,14 +148,43 @@ def complete(net, given, log_prior, seed):
     return x.numpy()
 
 
+def check_against_minigen():
+    """The twin's logits against minigen's PixelCNN's with the same (random) weights and class
+    tables, and the raster-order causality: prints the largest difference and the first
+    position that moves when position 43 (row 5, column 3) changes (must be 44)."""
+    import minigen as mg
+    from minigen.models.autoregressive import PixelCNN as MinigenPixelCNN
+    torch.manual_seed(0)
+    twin, theirs = PixelCNN().eval(), MinigenPixelCNN(WIDTH, BLOCKS, dropout=DROPOUT, num_classes=CLASSES, levels=LEVELS)
+    theirs.eval()
+    for table in twin.label_bias:
+        tnn.init.normal_(table.weight)
+    for a, b in [(theirs.first, twin.first), *zip(theirs.blocks, twin.blocks), (theirs.hidden, twin.hidden),
+                 (theirs.out, twin.out)]:
+        a.weight.data[...], a.bias.data[...] = b.weight.detach().numpy(), b.bias.detach().numpy()
+    for a, b in zip(theirs.label_bias, twin.label_bias):
+        a.weight.data[...] = b.weight.detach().numpy()
+    rng = np.random.default_rng(0)
+    x, y = (rng.integers(0, LEVELS, (20, 1, 8, 8)) / 16).astype("float32"), rng.integers(0, CLASSES, 20)
+    with mg.no_grad(), torch.no_grad():
+        ours = twin(torch.from_numpy(x), torch.from_numpy(y)).numpy()
+        print("max |twin - minigen| logits:", np.abs(theirs(mg.tensor(x), mg.tensor(y)).numpy() - ours).max())
+        x[:, 0, 5, 3] = 1 - x[:, 0, 5, 3]
+        moved = np.abs(twin(torch.from_numpy(x), torch.from_numpy(y)).numpy() - ours).max(axis=(0, 1)).reshape(-1)
+    print("first raster position moved by changing position 43:", np.nonzero(moved > 1e-6)[0].min())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=900)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=3, help="completion sampling seeds (1234, 1235, ...)")
     parser.add_argument("--time-steps", type=int, default=0, help="only time this many steps and exit")
+    parser.add_argument("--check", action="store_true", help="compare the twin with minigen's PixelCNN and exit")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.check:
+        return check_against_minigen()
     train_data, test_data = get_dataset("digits", "train"), get_dataset("digits", "test")
 
     def levels(data):
@@ -177,13 +208,16 @@ def main():
               "nll": float(-joint[torch.arange(len(ty)), ty].mean()),
               "nll_marginal": float(-torch.logsumexp(joint + log_prior, 1).mean()),
               "bayes_accuracy": float(((joint + log_prior).argmax(1) == ty).double().mean()),
-              "bayes_accuracy_top_half": float(((top + log_prior).argmax(1) == ty).double().mean())}
-    accs = []
+              "bayes_accuracy_top_half": float(((top + log_prior).argmax(1) == ty).double().mean()),
+              # the chance that the label drawn from p(y | top half) is the true one, averaged over the digits
+              "top_half_posterior_of_true": float(torch.softmax(top + log_prior, 1)[torch.arange(len(ty)), ty].mean())}
+    accs, drawn = [], []
     for d in range(args.draws):
-        fn = lambda given, mask, d=d: complete(net, given, log_prior, SAMPLE_SEED + d)   # noqa: E731
+        fn = lambda given, mask, d=d: complete(net, given, log_prior, SAMPLE_SEED + d, drawn)   # noqa: E731
         accs.append(judge.completion_metrics(fn, "digits", test_data, "bottom")["completion_accuracy"])
     result.update(completion_accuracy=accs[0], completion_accuracy_draws=accs,
-                  completion_accuracy_mean=float(np.mean(accs)))
+                  completion_accuracy_mean=float(np.mean(accs)),
+                  drawn_label_true_share=float(np.mean([(d == test_data.labels).mean() for d in drawn])))
     print(json.dumps(result), flush=True)
 
 
