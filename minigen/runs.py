@@ -218,13 +218,14 @@ def check_data(config, trainer_cls):
         raise ValueError(f"{config.family}: --conditional is not available for this family")
 
 
-def build(config):
-    """The family's Trainer for ``config``, on its train and test splits, seeded."""
+def build(config, split=None):
+    """The family's Trainer for ``config``, on its train and test splits (or ``split``, a
+    (train, test) pair of Datasets of ``config.data``), seeded."""
     from minigen.data import get_dataset
     from minigen.models import trainer_class
 
     mg.manual_seed(config.seed)
-    train_data, test_data = get_dataset(config.data, "train"), get_dataset(config.data, "test")
+    train_data, test_data = split or (get_dataset(config.data, "train"), get_dataset(config.data, "test"))
     if config.conditional and train_data.labels is None:
         raise ValueError(f"{config.family}: --conditional needs labels, and {config.data} has none "
                          "(an IDX images file without its labels file)")

@@ -105,11 +105,7 @@ def digit_judge(data, steps=None, split=None):
         saved = backend.get_rng_state("cpu")
         config = fill_defaults(Config(family="classifier", data=data, device="cpu", seed=0, steps=steps),
                                trainer_class("classifier"))
-        if split is None:
-            judge = build(config)
-        else:
-            mg.manual_seed(config.seed)
-            judge = trainer_class("classifier")(config, *split)
+        judge = build(config, split)
         train(judge, quiet=True)
         judge.accuracy = judge.evaluate()["accuracy"]
         backend.set_rng_state("cpu", saved)
