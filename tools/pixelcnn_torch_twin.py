@@ -61,7 +61,6 @@ not the drawing of the bottom half; and p(y | top) gets no sharper with more ste
 """
 import argparse
 import json
-import math
 import time
 
 import numpy as np
@@ -71,6 +70,7 @@ import torch.nn.functional as tF
 
 from minigen.data import get_dataset
 from minigen.models import judge
+from minigen.optim import warmup_cosine
 
 LEVELS, WIDTH, BLOCKS, CLASSES = 17, 64, 5, 10
 LR, WARMUP, CLIP, BATCH, DROPOUT = 2e-3, 50, 1.0, 64, 0.1
@@ -113,12 +113,6 @@ class PixelCNN(tnn.Module):
         return self.out(tF.relu(self.hidden(tF.relu(h))))
 
 
-def warmup_cosine(step, total):
-    if step < WARMUP:
-        return LR * (step + 1) / WARMUP
-    return LR * (1 + math.cos(math.pi * (step - WARMUP) / (total - WARMUP))) / 2
-
-
 def nll_per_pixel(logits, k):
     """-log p of each pixel (N, H, W) from logits (N, 17, H, W) and integer levels k (N, H, W)."""
     return tF.cross_entropy(logits, k, reduction="none")
@@ -139,7 +133,7 @@ def train(x, y, steps, seed):
             order = torch.randperm(len(x), generator=gen)
         idx = order[(step % per_epoch) * BATCH:(step % per_epoch + 1) * BATCH]
         for group in opt.param_groups:
-            group["lr"] = warmup_cosine(step, steps)
+            group["lr"] = warmup_cosine(step, LR, WARMUP, steps)   # minigen's own schedule
         loss = nll_per_pixel(net(x[idx], y[idx]), k[idx]).mean()
         opt.zero_grad()
         loss.backward()
