@@ -18,10 +18,9 @@ tools/pixelcnn_torch_twin.py) and by the judge's own misses.
 import dataclasses
 import sys
 
-import minigen as mg
 from minigen.data import get_dataset
 from minigen.models import trainer_class
-from minigen.runs import Config, fill_defaults, train
+from minigen.runs import Config, build, fill_defaults, train
 
 
 def top_half(dataset):
@@ -36,7 +35,6 @@ for model in ("cnn", "mlp"):
     for seed in [int(s) for s in sys.argv[1:]] or [0, 1, 2]:
         config = fill_defaults(Config(family="classifier", data="digits", model=model, seed=seed),
                                trainer_class("classifier"))
-        mg.manual_seed(seed)
-        trainer = trainer_class("classifier")(config, train_data, test_data)
+        trainer = build(config, (train_data, test_data))
         train(trainer, quiet=True)
         print(f"{model}, seed {seed}: test accuracy on top halves {trainer.evaluate()['accuracy']:.3f}", flush=True)
