@@ -1,23 +1,16 @@
-"""The benchmark harness (benchmarks/): the hand-written baselines compute minigen's step, the
+"""The benchmark harness (minigen/bench/): the hand-written baselines compute minigen's step, the
 check that says so catches a wrong one, and the whole pipeline runs end to end on tiny
 problems. No assertion here depends on how fast anything ran."""
 import json
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minigen as mg
-
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # benchmarks/ lives next to minigen/ in a source checkout
-    sys.path.insert(0, str(REPO))
-
-from benchmarks import memory, ops, report, run, specs, threads, timing, verify  # noqa: E402
-from benchmarks.minigen_steps import minigen_step  # noqa: E402
-from benchmarks.numpy_steps import NumpyStep  # noqa: E402
+from minigen.bench import memory, ops, report, run, specs, threads, timing, verify
+from minigen.bench.minigen_steps import minigen_step
+from minigen.bench.numpy_steps import NumpyStep
 
 STEPS = specs.available()    # the GAN's step once minigen/models/gan.py exists
 
@@ -47,7 +40,7 @@ def test_baseline_matches_minigen_at_benchmark_size(name):
 @pytest.mark.parametrize("name", STEPS)
 def test_torch_step_matches_minigen(name):
     _torch_or_skip()
-    from benchmarks.torch_steps import torch_step
+    from minigen.bench.torch_steps import torch_step
     spec = specs.tiny(name).astype(np.float64)
     reports = verify.verify(spec, {"minigen": minigen_step(spec), "torch": torch_step(spec)})
     assert reports["torch"]["max_grad_rel_err"] < 1e-10
@@ -99,7 +92,7 @@ def test_a_visit_settles_then_times_consecutive_calls():
 
 
 def test_workers_time_each_contender_in_its_own_process():
-    from benchmarks.workers import Workers
+    from minigen.bench.workers import Workers
     key = ("step", "mlp", "tiny")
     with Workers(["minigen", "numpy"], "cpu", threads=1) as workers:
         workers.build(key, warmup=1, settle_s=0.0)
@@ -113,7 +106,7 @@ def test_workers_time_each_contender_in_its_own_process():
 
 @pytest.mark.skipif(not mg.backend.freed_memory_kept, reason="minigen's allocator setting is for glibc")
 def test_minigen_keeps_freed_memory_and_the_other_contenders_run_as_their_users_would():
-    from benchmarks.workers import MALLOC_PINNED, Workers
+    from minigen.bench.workers import MALLOC_PINNED, Workers
     with Workers(["minigen", "numpy"], "cpu", threads=1) as workers:
         assert workers.info["minigen"]["freed_memory_kept"] and not workers.info["numpy"]["freed_memory_kept"]
         assert all(info["malloc_env"] == {} for info in workers.info.values())
@@ -122,9 +115,17 @@ def test_minigen_keeps_freed_memory_and_the_other_contenders_run_as_their_users_
     assert "MINIGEN_ALLOCATOR" not in os.environ
 
 
-def test_memory_child_reports_a_positive_loop_peak():
+def test_memory_child_reports_a_positive_loop_peak(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the child is started by module name: any working directory will do
     rep = memory.measure("numpy", 2, threads.env_with_threads(1), size="tiny")
     assert rep["peak_bytes"] >= rep["baseline_bytes"] > 0
+
+
+def test_results_go_to_the_working_directory_never_into_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run.default_out() == "bench-results"
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)   # a source checkout's root
+    assert run.default_out() == "benchmarks/results"
 
 
 def test_whole_pipeline_on_tiny_problems(tmp_path):

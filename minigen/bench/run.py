@@ -1,6 +1,6 @@
 """The benchmark: minigen vs hand-written NumPy vs PyTorch, on the CPU and (when there is one) a GPU.
 
-    python -m benchmarks.run [--device cpu|cuda|all] [--quick] [--out DIR] [--threads N]
+    python -m minigen.bench.run [--device cpu|cuda|all] [--quick] [--out DIR] [--threads N]
     minigen bench [--device ...] [--quick] [--out DIR]          (the same main())
 
 What it does, in order:
@@ -23,10 +23,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import threads as thread_control
-from benchmarks.workers import MALLOC_PINNED
+from minigen.bench import threads as thread_control
+from minigen.bench.workers import MALLOC_PINNED
 
-REPO = Path(__file__).resolve().parent.parent
 
 # samples per training step, from step_processes fresh processes per contender (a process's
 # heap history matters: workers.py), in visits of step_per_visit consecutive steps, each visit
@@ -77,7 +76,7 @@ def _torch(notes):
 
 def step_names(notes):
     """The steps to run: the GAN's only when minigen has one (noted otherwise)."""
-    from benchmarks import specs
+    from minigen.bench import specs
     if not specs.gan_available():
         notes.append("GAN step skipped: minigen/models/gan.py does not exist (yet).")
     return specs.available()
@@ -85,18 +84,18 @@ def step_names(notes):
 
 def build_steps(spec, device, torch_module):
     """{label: step}: minigen, the hand-written baseline and (when importable) PyTorch, on ``device``."""
-    from benchmarks.minigen_steps import minigen_step
-    from benchmarks.numpy_steps import NumpyStep
+    from minigen.bench.minigen_steps import minigen_step
+    from minigen.bench.numpy_steps import NumpyStep
     steps = {"minigen": minigen_step(spec, device), "numpy": NumpyStep(spec, device)}
     if torch_module is not None:
-        from benchmarks.torch_steps import torch_step
+        from minigen.bench.torch_steps import torch_step
         steps["torch"] = torch_step(spec, device)
     return steps
 
 
 def verify_steps(device, names, size, torch_module):
     """Every step of every contender checked against minigen's, before any clock starts."""
-    from benchmarks import specs, verify
+    from minigen.bench import specs, verify
     verification, titles = {}, {}
     for name in names:
         spec = specs.STEPS[name]() if size == "full" else specs.tiny(name)
@@ -110,8 +109,8 @@ def verify_steps(device, names, size, torch_module):
 def run_steps(device, names, titles, size, torch_module, threads, cfg, env=None):
     """Time every step, each contender in its own worker process (workers.py), fresh for every
     step; ``env``: extra environment variables for the workers (the malloc settings)."""
-    from benchmarks import timing
-    from benchmarks.workers import Workers
+    from minigen.bench import timing
+    from minigen.bench.workers import Workers
     labels = ["minigen", "numpy"] + (["torch"] if torch_module is not None else [])
     results, workers_info = {}, {}
     generations = cfg["step_processes"]
@@ -138,8 +137,8 @@ def run_steps(device, names, titles, size, torch_module, threads, cfg, env=None)
 
 def run_ops(device, torch_module, op_sizes, threads, cfg):
     """Single ops over sizes, and the per-op chain: minigen and PyTorch, one worker each."""
-    from benchmarks import ops, timing
-    from benchmarks.workers import Workers
+    from minigen.bench import ops, timing
+    from minigen.bench.workers import Workers
     labels = ["minigen"] + (["torch"] if torch_module is not None else [])
     sweeps, chain = {}, {}
     options = {"warmup": 2, "settle_s": cfg["settle_s"], "min_sample_s": cfg["op_min_sample_s"]}
@@ -170,7 +169,7 @@ def run_ops(device, torch_module, op_sizes, threads, cfg):
 
 
 def run_memory(threads, torch_module, cfg):
-    from benchmarks import memory
+    from minigen.bench import memory
     env = thread_control.env_with_threads(threads)
     out = {"method": "peak resident memory (VmHWM, reset via /proc/self/clear_refs after the imports) "
                      "minus the resident memory after the imports; each contender in a fresh process",
@@ -188,7 +187,7 @@ def collect(device="cpu", quick=False, threads=None, cfg=None, size="full", op_s
     cfg, size ("tiny": the tests' small steps) and op_sizes ({op: [n, ...]}) override the
     defaults (the smoke test runs the whole pipeline on tiny problems with them).
     """
-    from benchmarks import machine, ops
+    from minigen.bench import machine, ops
     cfg = {**SETTINGS[bool(quick)], **(cfg or {})}
     threads = int(threads or thread_control.default_threads())
     op_sizes = op_sizes or {op: sizes[1] if quick else sizes[0] for op, sizes in ops.SIZES.items()}
@@ -275,28 +274,37 @@ def _others_cpu_share(before):
     return max(0.0, busy - (after[1] - before[1])) / (wall * (os.cpu_count() or 1))
 
 
-def main(device="cpu", quick=False, out="benchmarks/results", threads=None, name=None):
+def default_out():
+    """Where results go without --out, relative to the working directory (never inside the
+    installed package): benchmarks/results when run from the root of a source checkout, where
+    the recorded results live, else bench-results (as `minigen bench`)."""
+    return "benchmarks/results" if Path("benchmarks/results").is_dir() else "bench-results"
+
+
+def main(device="cpu", quick=False, out=None, threads=None, name=None):
     """Run the benchmark, write JSON, markdown and plots into ``out``, print the table.
 
     device: "cpu", "cuda" or "all" (the CPU, and the GPU when there is one).
     quick:  fewer sizes and repeats (about a minute on 2 cores); files end in "-quick".
+    out:    the output folder, relative to the working directory (default: default_out()).
     threads: the thread count for every library (default: the cores this process may use).
     name:   the machine name in the file names (default: CPU model and cores, plus the GPU).
     Returns the results dict.
     """
-    from benchmarks import report
+    from minigen.bench import report
     results = collect(device, quick, threads)
-    paths = report.write(results, out, name)
+    paths = report.write(results, out or default_out(), name)
     print(report.markdown(results))
     log("wrote " + ", ".join(str(p) for p in paths))
     return results
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m minigen.bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (about a minute)")
-    parser.add_argument("--out", default="benchmarks/results", help="output folder (default: benchmarks/results)")
+    parser.add_argument("--out", default=None, help="output folder (default: benchmarks/results in a source "
+                                                    "checkout's root, else bench-results)")
     parser.add_argument("--threads", type=int, default=None, help="threads for every library (default: all cores)")
     parser.add_argument("--name", default=None, help="machine name for the file names")
     return parser.parse_args(argv)

@@ -12,7 +12,7 @@ without a copy. ``xp`` is numpy (or cupy, the same code on the GPU).
 """
 import numpy as np
 
-from benchmarks.baselines.sgd import SGDStep
+from minigen.bench.baselines.sgd import SGDStep
 
 
 class MLPStep(SGDStep):

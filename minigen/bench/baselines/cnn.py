@@ -15,7 +15,7 @@ they are permuted to (C_out, kh, kw, C_in) on the way in (small copies).
 ``xp`` is numpy (or cupy, the same code on the GPU).
 """
 
-from benchmarks.baselines.sgd import SGDStep
+from minigen.bench.baselines.sgd import SGDStep
 
 
 def pad_hw(x, p, xp):

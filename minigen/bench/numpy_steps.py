@@ -1,8 +1,8 @@
-"""The hand-written baselines (benchmarks/baselines/) behind the same interface as the others."""
+"""The hand-written baselines (minigen/bench/baselines/) behind the same interface as the others."""
 import numpy as np
 
 from minigen import backend
-from benchmarks.baselines import CNNStep, GANStep, GPTBlockStep, MLPStep
+from minigen.bench.baselines import CNNStep, GANStep, GPTBlockStep, MLPStep
 
 
 def build(spec, xp):

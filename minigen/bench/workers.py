@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import traceback
 
-from benchmarks import threads as thread_control
+from minigen.bench import threads as thread_control
 
 
 # glibc's malloc told to keep freed memory: blocks up to 32 MiB (the largest threshold glibc
@@ -49,20 +49,20 @@ class WorkerError(RuntimeError):
 def contender_step(label, spec, device):
     """The step object of ``label`` ("minigen", "numpy", "torch") for ``spec``."""
     if label == "minigen":
-        from benchmarks.minigen_steps import minigen_step
+        from minigen.bench.minigen_steps import minigen_step
         return minigen_step(spec, device)
     if label == "numpy":
-        from benchmarks.numpy_steps import NumpyStep
+        from minigen.bench.numpy_steps import NumpyStep
         return NumpyStep(spec, device)
     if label == "torch":
-        from benchmarks.torch_steps import torch_step
+        from minigen.bench.torch_steps import torch_step
         return torch_step(spec, device)
     raise KeyError(f"unknown contender {label!r}")
 
 
 def make_case(key, label, device):
     """(fn, sync) for ``key`` in contender ``label``."""
-    from benchmarks import ops, specs
+    from minigen.bench import ops, specs
     kind = key[0]
     if kind == "step":
         _, name, size = key
@@ -82,7 +82,7 @@ def serve(conn, label, device, threads):
     """The worker's loop (runs in the child process)."""
     import gc
 
-    from benchmarks import timing
+    from minigen.bench import timing
     torch_threads = None
     if label == "torch":
         import torch

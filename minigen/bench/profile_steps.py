@@ -1,6 +1,6 @@
 """Where does a minigen training step spend its time that the hand-written step does not?
 
-    python -m benchmarks.profile_steps [mlp cnn gpt_block gan] [--steps 20] [--top 20]
+    python -m minigen.bench.profile_steps [mlp cnn gpt_block gan] [--steps 20] [--top 20]
 
 Runs cProfile over ``--steps`` training steps (after a warm-up) of minigen and of the
 hand-written NumPy baseline, and prints for each:
@@ -17,11 +17,11 @@ import cProfile
 import pstats
 from pathlib import Path
 
-from benchmarks import specs
-from benchmarks.minigen_steps import minigen_step
-from benchmarks.numpy_steps import NumpyStep
+from minigen.bench import specs
+from minigen.bench.minigen_steps import minigen_step
+from minigen.bench.numpy_steps import NumpyStep
 
-REPO = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the folder holding minigen/: paths print as minigen/...
 
 
 def _enclosing_class(filename, line):
@@ -45,7 +45,7 @@ def _where(func):
         return name                                         # a built-in: {method 'dot' of ...}
     path = Path(filename)
     try:
-        path = path.resolve().relative_to(REPO)
+        path = path.resolve().relative_to(ROOT)
     except ValueError:
         path = Path(path.name)
     owner = _enclosing_class(filename, line)
@@ -62,7 +62,7 @@ def _is_array_math(func):
         return "numpy" in name or "cupy" in name or "ufunc" in name
     path = filename.replace("\\", "/")
     return ("/minigen/ops/" in path and name == "forward") or ("/minigen/optim.py" in path and name == "_update") \
-        or "/benchmarks/baselines/" in path
+        or "/minigen/bench/baselines/" in path
 
 
 def profile(step, steps):

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from benchmarks.baselines.sgd import SGDStep
+from minigen.bench.baselines.sgd import SGDStep
 
 GELU_C = math.sqrt(2 / math.pi)
 

@@ -2,7 +2,7 @@
 
 MLP and CNN are small Modules here; the GPT block is minigen's own nn.TransformerBlock.
 Each step is: zero_grad, forward, loss, backward, optimizer step (plain optim.SGD).
-The GAN step is GANTrainer.train_step of minigen/models/gan.py (MLP networks, the
+The GAN step is GAN.step of minigen/models/gan.py (MLP networks, the
 non-saturating loss, Adam) with the noise given instead of drawn, so that every contender
 sees the same z.
 """
@@ -108,7 +108,7 @@ class GAN(nn.Module):
 
 
 class MinigenGANStep:
-    """GANTrainer.train_step's arithmetic: a discriminator step on [real; G(z1)], then a
+    """GAN.step's arithmetic: a discriminator step on [real; G(z1)], then a
     generator step on G(z2) through the (updated, frozen) discriminator."""
 
     label = "minigen"

@@ -88,7 +88,7 @@ def minigen_case(op, arrays, device):
 
 def torch_case(op, arrays, device):
     import torch
-    from benchmarks.torch_steps import sync, torch_device
+    from minigen.bench.torch_steps import sync, torch_device
     dev = torch_device(device)
     inputs = [torch.from_numpy(a).to(dev).requires_grad_() for a in arrays]
     forward = torch_forward(op)
@@ -128,7 +128,7 @@ def chain_cases(library, device, length=CHAIN_LENGTH):
         sync = lambda: backend.synchronize(device)  # noqa: E731
     else:
         import torch
-        from benchmarks.torch_steps import sync as torch_sync, torch_device
+        from minigen.bench.torch_steps import sync as torch_sync, torch_device
         x, w, b = (torch.from_numpy(a).to(torch_device(device)).requires_grad_() for a in arrays)
         upstream = torch.ones(16, 16, device=torch_device(device))
         tanh = torch.tanh

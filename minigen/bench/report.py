@@ -2,10 +2,10 @@
 import json
 from pathlib import Path
 
-from benchmarks import machine
-from benchmarks.ops import SHAPES
+from minigen.bench import machine
+from minigen.bench.ops import SHAPES
 
-# the CPU targets (issue 15), each ratio measured side by side in one run:
+# the CPU targets, each ratio measured side by side in one run:
 # minigen / PyTorch CPU, each as its users run it (glibc as it comes for PyTorch, minigen's own setting)
 TORCH_TARGETS = {"mlp": 1.0, "gan": 1.0, "cnn": 1.5, "gpt_block": 1.5}
 # minigen / hand-written NumPy, both under the same allocator setting (the pinned pass)

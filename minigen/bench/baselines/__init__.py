@@ -4,9 +4,9 @@ These are the floor a NumPy engine can reach. One file a step; each class takes 
 parameters (PyTorch layouts) and an array module ``xp`` (numpy, or cupy for the GPU), and has
 ``loss_and_grads(*batch)`` and ``step(*batch)`` (plain SGD for all but the GAN, from sgd.py).
 """
-from benchmarks.baselines.cnn import CNNStep
-from benchmarks.baselines.gan import GANStep
-from benchmarks.baselines.gpt_block import GPTBlockStep
-from benchmarks.baselines.mlp import MLPStep
+from minigen.bench.baselines.cnn import CNNStep
+from minigen.bench.baselines.gan import GANStep
+from minigen.bench.baselines.gpt_block import GPTBlockStep
+from minigen.bench.baselines.mlp import MLPStep
 
 __all__ = ["CNNStep", "GANStep", "GPTBlockStep", "MLPStep"]

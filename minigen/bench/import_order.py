@@ -1,11 +1,11 @@
-"""Does the import order change minigen's speed or its numbers? (issue 9; not a timed test)
+"""Does the import order change minigen's speed or its numbers? (not a timed test)
 
 Trains the default GAN on 8gaussians for 400 steps in fresh processes, half of them with
 ``import numpy`` before ``import minigen`` (as most scripts and notebooks start) and half with
 minigen first, alternating, with the user's thread variables removed. Reports the training
 time of each order and checks that both orders give the same weights, bit for bit.
 
-    python -m benchmarks.import_order [--repeats 3] [--steps 400]
+    python -m minigen.bench.import_order [--repeats 3] [--steps 400]
 """
 import argparse
 import json
@@ -20,10 +20,9 @@ import {first}, {second}
 import hashlib
 import numpy as np
 import minigen as mg
-from minigen.runs import Config, build, fill_defaults, train
-from minigen.models import trainer_class
-config = fill_defaults(Config(family="gan", data="8gaussians", steps={steps}, seed=0), trainer_class("gan"))
-trainer = build(config)
+from minigen.models import make
+from minigen.models.loop import train
+trainer = make("gan", "8gaussians", steps={steps}, seed=0)
 history, seconds = train(trainer, quiet=True)
 digest = hashlib.sha256(b"".join(np.ascontiguousarray(p.numpy()).tobytes() for p in trainer.G.parameters()))
 print(json.dumps({{"seconds": seconds, "weights": digest.hexdigest()}}))

@@ -18,7 +18,7 @@ Resident memory counts what the process really holds, NumPy's arrays and everyth
 only Python-tracked allocations. Each contender runs alone in its own process, so neither
 sees the other's heap.
 
-Run as a child:  python -m benchmarks.memory CONTENDER STEPS [full|tiny]   (prints one JSON line)
+Run as a child:  python -m minigen.bench.memory CONTENDER STEPS [full|tiny]   (prints one JSON line)
 """
 import gc
 import json
@@ -28,7 +28,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+# the folder holding this minigen package (site-packages, or a source checkout): the child starts
+# there, so that `-m` finds the same minigen as this process and not one in the working directory
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _current_rss():
@@ -59,13 +61,13 @@ def _reset_peak():
 
 def child(contender, steps, size="full"):
     import numpy  # noqa: F401
-    from benchmarks import specs
+    from minigen.bench import specs
     if contender == "minigen":
-        from benchmarks.minigen_steps import MinigenStep as Step
+        from minigen.bench.minigen_steps import MinigenStep as Step
     elif contender == "numpy":
-        from benchmarks.numpy_steps import NumpyStep as Step
+        from minigen.bench.numpy_steps import NumpyStep as Step
     elif contender == "torch":
-        from benchmarks.torch_steps import TorchStep as Step
+        from minigen.bench.torch_steps import TorchStep as Step
     else:
         raise SystemExit(f"memory: unknown contender {contender!r}")
     gc.collect()
@@ -82,10 +84,10 @@ def child(contender, steps, size="full"):
 def measure(contender, steps, env, size="full"):
     """Run the child for ``contender`` in a fresh interpreter; return its JSON report.
     ``size`` "tiny" trains the tests' small MLP instead of 784-512-512-10."""
-    from benchmarks.workers import allocator_env
+    from minigen.bench.workers import allocator_env
     env = {k: v for k, v in env.items() if k != "MINIGEN_ALLOCATOR"}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.memory", contender, str(steps), size],
-                          cwd=REPO, env={**env, **allocator_env(contender)}, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "minigen.bench.memory", contender, str(steps), size],
+                          cwd=PACKAGE_ROOT, env={**env, **allocator_env(contender)}, capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"memory child for {contender} failed:\n{proc.stderr[-2000:]}")

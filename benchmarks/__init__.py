@@ -1,1 +1,0 @@
-"""minigen benchmarks (see benchmarks/README.md); run with `python -m benchmarks.run` or `minigen bench`."""
