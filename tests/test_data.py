@@ -402,14 +402,14 @@ def test_dataset_kind_accessors():
 
 # ----------------------------------------------------------------- shipped files
 def test_shipped_files_are_what_the_build_script_writes():
-    """tools/build_data.py rebuilds the shipped bytes exactly (checked here without the network)."""
+    """tools/maintenance/build_data.py rebuilds the shipped bytes exactly (checked here without the network)."""
     import importlib.util
     from importlib import resources
     from pathlib import Path
 
-    script = Path(__file__).resolve().parent.parent / "tools" / "build_data.py"
+    script = Path(__file__).resolve().parent.parent / "tools" / "maintenance" / "build_data.py"
     if not script.exists():
-        pytest.skip("tools/build_data.py is not in this checkout")
+        pytest.skip("tools/maintenance/build_data.py is not in this checkout")
     spec = importlib.util.spec_from_file_location("build_data", script)
     build_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build_data)

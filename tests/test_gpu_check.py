@@ -1,4 +1,4 @@
-"""tools/gpu_check.sh, the prepared GPU check: on a machine without a GPU it stops at once,
+"""tools/maintenance/gpu_check.sh, the prepared GPU check: on a machine without a GPU it stops at once,
 cleanly, and says so (the full run is for the day a GPU is at hand; see the README)."""
 import os
 import subprocess
@@ -9,12 +9,12 @@ import pytest
 
 import minigen as mg
 
-SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "gpu_check.sh"
+SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "maintenance" / "gpu_check.sh"
 
 
 def test_gpu_check_without_a_device_says_no_cuda_device_and_exits_2(tmp_path):
     if mg.cuda_available():
-        pytest.skip("this machine has a GPU: run tools/gpu_check.sh itself")
+        pytest.skip("this machine has a GPU: run tools/maintenance/gpu_check.sh itself")
     env = dict(os.environ, OUT=str(tmp_path / "results"), PYTHON=sys.executable)
     result = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr

@@ -10,7 +10,7 @@
 # Total budget: under 10 minutes. Exit status: 0 when every step passed, 1 otherwise, 2 when there
 # is no CUDA device at all ("no CUDA device": nothing else is tried).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-results}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -1,14 +1,12 @@
 """A PyTorch twin of minigen's conditional PixelCNN on the grey digits, judged by minigen's judge.
 
-Issue 13 asks for completions of the 360 test digits (bottom half hidden) that the judge
-classifies as their true label >= 0.85 of the time. minigen's conditional PixelCNN reaches
-0.833 / 0.825 / 0.839 (seeds 0/1/2, 900 steps; 1,500 steps: 0.831 / 0.825 / 0.847). This
-script asks whether the model class can reach 0.85 at all, independent of minigen's speed:
-the same model, data, optimiser and completion procedure, in torch, trained for any number
-of steps.
+The conditional PixelCNN's completions of the 360 test digits (bottom half hidden) are classified
+as their true label 0.825-0.839 of the time (seeds 0/1/2, 900 steps), short of the 0.85 target.
+This script asks whether the model class can reach 0.85 at all, independent of minigen's speed:
+the same model, data, optimiser and completion procedure, in torch, trained for any number of
+steps.
 
-The twin (matching minigen/models/autoregressive.py: PixelCNN, RECIPES["pixelcnn"],
-CONDITIONAL_RECIPES, AutoregressiveTrainer):
+The twin (matching minigen/models/pixelcnn.py: PixelCNN, its recipe and conditional recipe):
     input 2 * level - 1, level = k / 16, k = 0..16 the pixel's intensity
     7x7 mask-A conv (1 -> 64) + class bias; 5 x [h + dropout(3x3 mask-B conv(relu h)) + class bias]
     relu -> 1x1 conv (64) -> relu -> 1x1 conv (17 logits); class tables (10, 64) start at 0;
@@ -16,48 +14,19 @@ CONDITIONAL_RECIPES, AutoregressiveTrainer):
     loss: nats per pixel (softmax over 17 levels); AdamW lr 2e-3, betas (0.9, 0.999), eps 1e-8,
     weight decay 0; warm-up 50 steps (lr * (step + 1) / 50) then cosine to 0 at the last step;
     global-norm clip 1.0; batch 64, shuffled each epoch, the last partial batch dropped; dropout 0.1
-Completion (AutoregressiveTrainer.complete): the given images quantised to k / 16, bottom 4 rows
+Completion (the PixelCNN's ``complete``): the given images quantised to k / 16, bottom 4 rows
 zeroed, the label drawn from p(y | top 4 rows) (Bayes' rule, the training split's class
 frequencies as the prior), then the 32 bottom pixels drawn in raster order at temperature 1
 (full forward pass per pixel). Judged by judge.completion_metrics(complete, "digits", test).
 
-Usage: python tools/pixelcnn_torch_twin.py --steps 900 --seed 0 [--draws 3]    (one JSON line)
-       python tools/pixelcnn_torch_twin.py --check      (the twin against minigen's PixelCNN)
-    (always with OMP_NUM_THREADS=1; the script sets torch.set_num_threads(1))
+Usage: python -m tools.investigations.pixelcnn_torch_twin --steps 900 --seed 0 [--draws 3]   (one JSON line)
+       python -m tools.investigations.pixelcnn_torch_twin --check     (the twin against minigen's PixelCNN)
+    (needs PyTorch; always with OMP_NUM_THREADS=1: the script sets torch.set_num_threads(1))
 
 --check: with the same random weights (class tables too) the twin's logits equal minigen's
 PixelCNN's to 6e-7, and changing raster position 43 moves no logit before position 44.
 
-Measured on the test split, one thread each (torch 2.13 CPU, the other core busy with one
-job). completion: the judge's accuracy on the completions of sampling seed 1234 (as minigen
-eval draws), then the mean over seeds 1234-1236; Bayes: Bayes' rule accuracy on the full test
-digits / on their top halves; p(true | top): the mean posterior of the true label given the
-top half (the expected share of drawn labels that are true); NLL: -log p(x | y) / -log p(x),
-nats per image; s: training seconds (wall; CPU seconds equal them to 1%); '-': run before
-the script reported that column.
-
-    steps seed  completion     Bayes full / top   p(true | top)  NLL y / marginal     s
-    900   0     0.822 0.836    0.944 / 0.883      -              77.27 / 79.27      101
-    900   1     0.800 0.810    0.969 / 0.867      -              76.85 / 78.97       90
-    900   2     0.836 0.841    0.956 / 0.883      -              76.58 / 78.67      107
-    1700  0     0.831 0.843    0.956 / 0.883      -              78.65 / 80.59      197
-    1700  1     0.825 0.844    0.947 / 0.875      0.869          78.41 / 80.44      199
-    1700  2     0.836 0.840    0.953 / 0.875      0.856          78.11 / 80.15      200
-    3000  0     0.828 0.842    0.944 / 0.850      0.846          84.06 / 85.86      351
-    5000  0     0.822 0.834    0.906 / 0.844      0.834          93.52 / 94.60      529
-    5000  1     0.825 0.841    0.911 / 0.856      0.847          92.56 / 94.03      558
-
-A step takes 100-119 ms in torch on one thread (not profiled; presumably the convolutions' arithmetic:
-torch multiplies the masked-out taps too, minigen's VisibleTapsConv skips them), minigen's 105-110 ms: no faster,
-so 3 minutes of training hold ~1,700 steps in either. The twin reproduces minigen at 900 steps
-(minigen 0.833 / 0.825 / 0.839; the twin's nine draws 0.800-0.847, mean 0.829). 1,700 steps
-lift the mean of the draws to 0.842 (the seed-1234 draws 0.831 / 0.825 / 0.836), still short
-of 0.85; 5,000 steps over-fit (NLL +16 nats, Bayes' rule on the top half down to 0.84-0.86)
-and the completions fall back to 0.834-0.841. The completions (mean of draws) sit 0.00-0.03
-under the share of drawn labels that are true (0.869 / 0.852 at 1,700 steps, seeds 1 / 2; 0.848 at 3,000,
-0.835 / 0.846 at 5,000): the judge mostly calls a completion the label it was drawn with, so
-what holds this model class under 0.85 at every step count tried is p(y | top half) itself,
-not the drawing of the bottom half; and p(y | top) gets no sharper with more steps.
+Results: RESULTS.md, "PixelCNN" (what limits the completions).
 """
 import argparse
 import json
@@ -155,7 +124,7 @@ def class_log_likelihoods(net, x, rows=None):
 
 @torch.no_grad()
 def complete(net, given, log_prior, seed, drawn=None):
-    """minigen's AutoregressiveTrainer.complete(given, "bottom", n, seed): given (N, 1, H, W) in [0, 1]."""
+    """minigen's PixelCNN completion, complete(given, "bottom", n, seed): given (N, 1, H, W) in [0, 1]."""
     x = torch.from_numpy(np.rint(np.asarray(given, dtype=np.float32) * (LEVELS - 1)) / (LEVELS - 1)).float()
     h, w = x.shape[2:]
     first_row = h - h // 2
@@ -178,7 +147,7 @@ def check_against_minigen():
     tables, and the raster-order causality: prints the largest difference and the first
     position that moves when position 43 (row 5, column 3) changes (must be 44)."""
     import minigen as mg
-    from minigen.models.autoregressive import PixelCNN as MinigenPixelCNN
+    from minigen.models.pixelcnn import PixelCNN as MinigenPixelCNN
     torch.manual_seed(0)
     twin, theirs = PixelCNN().eval(), MinigenPixelCNN(WIDTH, BLOCKS, dropout=DROPOUT, num_classes=CLASSES, levels=LEVELS)
     theirs.eval()

@@ -1,8 +1,8 @@
 """Rebuild the data files shipped in minigen/data/ from their public sources.
 
-    python tools/build_data.py                 # pip-downloads the sources into a temporary folder
-    python tools/build_data.py --sklearn-wheel scikit_learn-....whl --names-sdist names-0.3.0.tar.gz
-    python tools/build_data.py --check         # rebuild in memory, compare with the shipped files
+    python -m tools.maintenance.build_data          # pip-downloads the sources into a temporary folder
+    python -m tools.maintenance.build_data --sklearn-wheel scikit_learn-....whl --names-sdist names-0.3.0.tar.gz
+    python -m tools.maintenance.build_data --check  # rebuild in memory, compare with the shipped files
 
 Sources (see minigen/data/README.md for provenance and licences):
 
@@ -44,7 +44,7 @@ NAMES_FILES_SHA256 = {
 EXPECTED = {"digits": 1797, "names": 5163, "surnames": 88799}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry: a fixed timestamp
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "minigen" / "data"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "minigen" / "data"
 
 
 def _sha256(data):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Wall time of every family's default training run, at two versions of the code, side by side.
 #
-#   tools/family_times.sh BEFORE_COMMIT [AFTER_COMMIT] [OUT]       (AFTER defaults to HEAD)
+#   bash tools/maintenance/family_times.sh BEFORE_COMMIT [AFTER_COMMIT] [OUT]       (AFTER defaults to HEAD)
 #
 # Each version is checked out into a worktree under OUT (default /tmp/family-times), and each run
 # (`minigen train FAMILY --data DATA --seed 0`, the family's defaults as a user gets them) is
@@ -10,7 +10,7 @@
 # run's metrics.json) and writes OUT/times.md. Run it from the repository root, with the venv's
 # python (PYTHON, default .venv/bin/python). ONLY=WORD keeps the runs whose arguments contain WORD.
 set -u
-BEFORE=${1:?usage: tools/family_times.sh BEFORE_COMMIT [AFTER_COMMIT] [OUT]}
+BEFORE=${1:?usage: tools/maintenance/family_times.sh BEFORE_COMMIT [AFTER_COMMIT] [OUT]}
 AFTER=${2:-HEAD}
 OUT=${3:-/tmp/family-times}
 PY=${PYTHON:-.venv/bin/python}

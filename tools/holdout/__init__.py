@@ -1,0 +1,1 @@
+"""Holdout tuners: each chooses a family's defaults on the training split cut in two (holdout.py)."""

@@ -1,0 +1,1 @@
+"""Keeping the project: its data files, its timings, its GPU check."""
