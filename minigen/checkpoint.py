@@ -134,7 +134,10 @@ def _write_atomic(path, arrays, meta, compress):
 
 
 def _write_entry(zf, entry, array):
-    with zf.open(entry + ".npy", "w", force_zip64=True) as f:
+    """One .npy entry, stamped with a fixed date: the same state writes the same bytes."""
+    info = zipfile.ZipInfo(entry + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zf.compression
+    with zf.open(info, "w", force_zip64=True) as f:
         numpy.lib.format.write_array(f, numpy.asarray(array), allow_pickle=False)
 
 
