@@ -149,6 +149,9 @@ def keep_freed_memory():
     return freed_memory_kept
 
 
+host = numpy   # the host's array module: for arrays that stay on the CPU (data, indices, labels)
+
+
 def xp_for(device):
     """The array module for a device string."""
     device = normalize_device(device)
@@ -226,10 +229,6 @@ class _NullContext:
 
     def __exit__(self, *exc):
         return False
-
-
-def is_floating(dtype):
-    return numpy.dtype(dtype).kind == "f"
 
 
 def dtype(name):

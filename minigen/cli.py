@@ -1,12 +1,13 @@
-"""The `minigen` command: train, sample, eval, tour (see DESIGN.md's command line)."""
+"""The `minigen` command: train, sample, eval, bench, tour (see DESIGN.md's command line)."""
 import argparse
 import json
 import sys
 from pathlib import Path
 
 from minigen import backend
-from minigen.models import FAMILIES, trainer_class
-from minigen.runs import Config, build, check_data, fill_defaults, open_run, train, write_run
+from minigen.models import FAMILIES, build
+from minigen.models.loop import Config, train
+from minigen.runs import RUN_FILES, open_run, resume, write_run
 
 
 class UsageError(Exception):
@@ -33,9 +34,6 @@ def _device(name):
     return device
 
 
-RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "losses.png", "samples.png")
-
-
 def _check_out(out, overwrite):
     """Refuse, before any training, to write into a folder that holds a run (unless --overwrite)."""
     out = Path(out)
@@ -48,31 +46,57 @@ def _check_out(out, overwrite):
 
 
 def cmd_train(args):
+    if args.resume is not None:
+        return _resume(args)
+    if args.family is None or args.data is None:
+        raise UsageError("train: give FAMILY and --data NAME (or --resume DIR to continue a stopped run)")
     config = Config(family=args.family, data=args.data, model=args.model, loss=args.loss, steps=args.steps,
                     batch_size=args.batch_size, lr=args.lr, device=_device(args.device), seed=args.seed,
                     conditional=args.conditional,
                     out=args.out or f"runs/{args.family}-{args.data.replace(':', '_').replace('/', '_')}")
     _check_out(config.out, args.overwrite)
     try:
-        fill_defaults(config, trainer_class(config.family))
-        check_data(config, trainer_class(config.family))
-        trainer = build(config)
+        family = build(config)
     except (ValueError, OSError) as exc:  # bad settings, or data files missing / malformed (idx:PATH)
         raise UsageError(str(exc)) from None
-    if config.batch_size and config.batch_size > len(trainer.train_data):
-        raise UsageError(f"--batch-size {config.batch_size} is larger than the {len(trainer.train_data)} "
+    config = family.config
+    if config.batch_size > len(family.train_data):
+        raise UsageError(f"--batch-size {config.batch_size} is larger than the {len(family.train_data)} "
                          f"training examples of {config.data}")
-    history, seconds = train(trainer, quiet=args.quiet)
-    metrics = write_run(trainer, history, seconds, config.out)
-    if not args.quiet:
+    history, seconds = train(family, quiet=args.quiet)
+    _finish(family, write_run(family, history, seconds, config.out), seconds, args.quiet)
+
+
+def _resume(args):
+    """train --resume DIR: a stopped run trained on to its steps (the other flags are the run's own)."""
+    given = [f"--{k.replace('_', '-')}" for k in ("family", "data", "model", "loss", "steps", "batch_size", "lr",
+                                                  "out") if getattr(args, k) is not None]
+    if given:
+        raise UsageError(f"train --resume: takes its settings from the run folder; drop {', '.join(given)}")
+    try:
+        family, metrics = resume(args.resume, quiet=args.quiet)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    _finish(family, metrics, metrics["train_seconds"], args.quiet)
+
+
+def _finish(family, metrics, seconds, quiet):
+    """The last words of a training run: one line for a stopped one, the metrics for every one."""
+    config = family.config
+    if family.step_count < config.steps:
+        print(f"stopped at step {family.step_count} of {config.steps}: saved in {config.out} (partial); "
+              f"`minigen train --resume {config.out}` continues it", file=sys.stderr)
+    elif not quiet:
         print(f"trained {config.family} ({config.model}) on {config.data} for {config.steps} steps "
               f"in {seconds:.1f} s -> {config.out}")
     print(json.dumps(metrics))
 
 
 def cmd_eval(args):
-    trainer = _open(args.dir, args.device)
-    metrics = trainer.evaluate()
+    family = _open(args.dir, args.device)
+    metrics = family.evaluate()
+    if family.partial:
+        metrics.update(partial=True, steps=family.step_count, planned_steps=family.config.steps)
     path = Path(args.dir) / "metrics.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     path.write_text(json.dumps({**previous, **metrics}, indent=2))
@@ -88,9 +112,12 @@ def cmd_sample(args):
         raise UsageError("sample: --given FILE.npy and --mask top|bottom|left|right go together")
     if args.given is not None:
         options["given"] = _load_given(args.given)
-    trainer = _open(args.dir, args.device)
+    family = _open(args.dir, args.device)
+    if family.partial:
+        print(f"{args.dir}: a partial run (stopped at step {family.step_count} of {family.config.steps})",
+              file=sys.stderr)
     try:
-        samples = trainer.sample(args.n, args.seed, **options)
+        samples = family.sample(args.n, args.seed, **options)
     except (NotImplementedError, ValueError) as exc:  # an option this family lacks, or a bad value
         raise UsageError(str(exc)) from None
     out = Path(args.out)
@@ -108,14 +135,8 @@ def cmd_sample(args):
 
 
 def cmd_bench(args):
-    """Runs benchmarks/run.py from the source checkout this package was installed from."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "benchmarks" / "run.py").exists():
-        raise UsageError("bench: needs a source checkout of minigen (benchmarks/ is not installed); "
-                         "run it from a clone after `pip install -e .`")
-    sys.path.insert(0, str(root))
-    from benchmarks.run import main as bench_main
-    bench_main(device=args.device, quick=args.quick, out=args.out or str(root / "benchmarks" / "results"))
+    from minigen.bench.run import main as bench_main
+    bench_main(device=args.device, quick=args.quick, out=args.out)
 
 
 def cmd_tour(args):
@@ -166,8 +187,8 @@ def parser():
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model and write a run folder")
-    t.add_argument("family", choices=sorted(FAMILIES))
-    t.add_argument("--data", required=True,
+    t.add_argument("family", nargs="?", choices=sorted(FAMILIES))
+    t.add_argument("--data",
                    help="8gaussians | swissroll | digits | digits-binary | names | surnames | idx:PATH")
     t.add_argument("--model", help="architecture (the family's default if omitted)")
     t.add_argument("--loss", help="objective variant (the family's default if omitted)")
@@ -180,6 +201,7 @@ def parser():
     t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--resume", metavar="DIR", help="continue a run stopped by Ctrl-C to its steps")
     t.set_defaults(parser=t, run=cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
@@ -207,7 +229,7 @@ def parser():
     b = sub.add_parser("bench", help="time minigen against hand-written NumPy (and PyTorch, CuPy when present)")
     b.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"])
     b.add_argument("--quick", action="store_true", help="fewer sizes and repeats (under two minutes)")
-    b.add_argument("--out", help="output folder (default benchmarks/results in the checkout)")
+    b.add_argument("--out", help="output folder (default: benchmarks/results at a checkout's root, else bench-results)")
     b.set_defaults(run=cmd_bench)
 
     r = sub.add_parser("tour", help="every family briefly: a gallery and a table")

@@ -1,8 +1,8 @@
 """`minigen tour`: every family briefly, through the same code path as `minigen train`,
 then one table (tour.md) and one gallery (gallery.png) in the out folder.
 
-Each family says what it shows in the tour: its Trainer's ``TOUR``, a list of
-``TourStop``s, visited in the order of minigen.models.FAMILIES. The table has a row per
+``STOPS`` below says what the tour shows of each family, in the order of
+minigen.models.FAMILIES: shorter runs than the defaults, on the same code path. The table has a row per
 stop, then the four generative families side by side on the digits: the same data, the same
 judge (minigen/models/judge.py), unconditional and conditional (``--conditional``). The
 gallery is a grid with a row per family and a column per question asked of it: other data
@@ -18,14 +18,59 @@ import matplotlib.image as mpimg
 
 from minigen.data import load_digits
 from minigen.data.completion import half_mask
-from minigen.models import FAMILIES, judge, trainer_class
-from minigen.runs import Config, build, fill_defaults, train, write_run
+from minigen.models import judge, make
+from minigen.models.loop import train
+from minigen.runs import write_run
 from minigen.viz import figure, image_grid, save_image_grid
 
 DIGITS = ("digits", "digits-binary")
 GENERATIVE = ("gan", "vae", "autoregressive", "diffusion")
 COLUMNS = ("2-D points, text", "digits", "asked for 0-9", "bottom half filled in")
 SAMPLES = 1000   # timed per digits stop: seconds per 1,000 samples
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One run of the tour: a family's model on a dataset, briefly, and the metric to show."""
+    family: str
+    data: str
+    model: str
+    steps: int          # full mode
+    quick_steps: int    # --quick (CI)
+    metric: str         # a key of the family's evaluate()
+    loss: str = None
+    settings: dict = field(default_factory=dict)   # recipe settings that differ from the defaults
+    conditional: bool = False                      # --conditional: p(x | label)
+
+
+SMALL_PIXELCNN = {"width": 32, "blocks": 3, "eval_samples": 0}
+STOPS = (
+    Stop("classifier", "digits", "mlp", steps=1500, quick_steps=150, metric="accuracy"),
+    Stop("classifier", "digits", "cnn", steps=800, quick_steps=80, metric="accuracy"),
+    Stop("gan", "8gaussians", "mlp", steps=3000, quick_steps=200, metric="modes", loss="nonsaturating"),
+    Stop("gan", "digits", "dcgan", steps=1500, quick_steps=60, metric="class_entropy", loss="nonsaturating"),
+    Stop("gan", "digits", "dcgan", steps=1000, quick_steps=40, metric="label_accuracy", loss="nonsaturating",
+         conditional=True),
+    Stop("vae", "digits-binary", "mlp", steps=2000, quick_steps=60, metric="nll_iwae"),
+    Stop("vae", "digits-binary", "mlp", steps=2000, quick_steps=60, metric="label_accuracy", conditional=True),
+    Stop("autoregressive", "names", "transformer", steps=300, quick_steps=20, metric="nll_per_token"),
+    # narrower PixelCNNs whose evaluation skips the samples (the tour judges 1,000 of its own);
+    # the conditional one trains longer, as its class tables start at 0, and shows the model as
+    # a Bayes classifier
+    Stop("autoregressive", "digits-binary", "pixelcnn", steps=200, quick_steps=5, metric="nll",
+         settings=SMALL_PIXELCNN),
+    Stop("autoregressive", "digits-binary", "pixelcnn", steps=500, quick_steps=5, metric="bayes_accuracy",
+         settings=SMALL_PIXELCNN, conditional=True),
+    # the digits runs have T = 100 levels (50 conditional: a guided step is two network passes) so
+    # that their evaluation, DDPM with all T steps on 1,000 digits, takes seconds, and completions
+    # neither resampled nor guided, so that filling in the 360 test digits stays cheap
+    Stop("diffusion", "8gaussians", "mlp", steps=3000, quick_steps=60, metric="hq_share",
+         settings={"lr_warmup": 100}),
+    Stop("diffusion", "digits", "mlp", steps=1500, quick_steps=30, metric="ddim_frechet_distance",
+         settings={"lr_warmup": 100, "T": 100, "resample": 1, "reconstruction": 0.0}),
+    Stop("diffusion", "digits", "mlp", steps=1000, quick_steps=30, metric="ddim_label_accuracy",
+         settings={"lr_warmup": 100, "T": 50, "resample": 1, "reconstruction": 0.0}, conditional=True),
+)
 
 
 @dataclass
@@ -47,25 +92,20 @@ class Visit:
     completions: object = None      # (given, filled, true) images of 10 test digits, when the family can
 
 
-def stops():
-    """Every family's tour stops, in FAMILIES order: (family, TourStop) pairs."""
-    return [(family, stop) for family in FAMILIES for stop in trainer_class(family).TOUR]
-
-
 def digits_stops():
     """The generative families' stops on the digits, unconditional and conditional."""
-    return [(f, s) for f, s in stops() if f in GENERATIVE and s.data in DIGITS]
+    return [s for s in STOPS if s.family in GENERATIVE and s.data in DIGITS]
 
 
-def visit(family, stop, out, device="cpu", quick=False, quiet=False):
+def visit(stop, out, device="cpu", quick=False, quiet=False):
     """Train one stop as `minigen train` would (seed 0), evaluate it, and write its run folder.
     A digits stop also times 1,000 samples and keeps what the gallery shows of it."""
+    family = stop.family
     suffix = "-conditional" if stop.conditional else ""
-    config = Config(family=family, data=stop.data, model=stop.model, loss=stop.loss,
-                    steps=stop.quick_steps if quick else stop.steps, device=device, seed=0,
-                    conditional=stop.conditional, extra=dict(stop.extra),
-                    out=str(Path(out) / f"{family}-{stop.model}-{stop.data}{suffix}"))
-    trainer = build(fill_defaults(config, trainer_class(family)))
+    trainer = make(family, stop.data, model=stop.model, loss=stop.loss, device=device, seed=0,
+                   steps=stop.quick_steps if quick else stop.steps, conditional=stop.conditional,
+                   out=str(Path(out) / f"{family}-{stop.model}-{stop.data}{suffix}"), **stop.settings)
+    config = trainer.config
     history, seconds = train(trainer, quiet=quiet)
     metrics = write_run(trainer, history, seconds, config.out)
     model = stop.model if stop.loss is None else f"{stop.model} ({stop.loss})"
@@ -129,7 +169,7 @@ def _generative_classifier(out):
 def run_tour(device="cpu", quick=False, out="tour", quiet=False):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    visits = [visit(family, stop, out, device, quick, quiet) for family, stop in stops()]
+    visits = [visit(stop, out, device, quick, quiet) for stop in STOPS]
     visits.insert(1, _generative_classifier(out))
     (out / "tour.md").write_text(table(visits, device, quick))
     gallery(visits).savefig(out / "gallery.png", dpi=100)

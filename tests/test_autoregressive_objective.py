@@ -219,6 +219,30 @@ def test_bad_temperature_or_top_k_is_refused_naming_the_flag(kwargs, message):
         A.sampling_distribution(mg.zeros(1, 3), **kwargs)
 
 
+class Uniforms:
+    """A stand-in for the host generator: ``random`` returns the given uniforms, in order."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=np.float64)
+
+    def random(self, shape):
+        return self.values.reshape(shape)
+
+
+def test_draw_inverts_the_cumulative_distribution_at_each_uniform():
+    probs = mg.tensor([[0.2, 0.5, 0.3]] * 6, dtype="float64")       # cumulative 0.2, 0.7, 1.0
+    drawn = A.draw(probs, Uniforms([0.0, 0.2, 0.2001, 0.7, 0.7001, 0.9999]))   # category k: u in (c_k-1, c_k]
+    np.testing.assert_array_equal(drawn, [0, 0, 1, 1, 2, 2])
+    rounded = mg.tensor([[0.5, 0.49999]], dtype="float64")         # sums to just under 1
+    assert A.draw(rounded, Uniforms([0.999999])).tolist() == [1]   # the top edge stays a category
+
+
+def test_draw_samples_each_category_at_its_probability():
+    probs = mg.tensor(np.tile([0.1, 0.6, 0.0, 0.3], (20000, 1)), dtype="float64")
+    counts = np.bincount(A.draw(probs, np.random.default_rng(0)), minlength=4) / 20000
+    np.testing.assert_allclose(counts, [0.1, 0.6, 0.0, 0.3], atol=0.01)
+
+
 # ----- Bayes' rule over class-conditional likelihoods -----
 @st.composite
 def bayes_case(draw):

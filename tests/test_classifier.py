@@ -5,7 +5,8 @@ import pytest
 import minigen as mg
 from minigen import backend, runs
 from minigen.data import load_digits
-from minigen.models import classifier
+from minigen.models import build, loop
+from minigen.models.loop import Config, train
 from minigen.models.classifier import BernoulliBayes, random_shift
 
 
@@ -14,8 +15,8 @@ from minigen.models.classifier import BernoulliBayes, random_shift
 def _config(model, steps, batch_size, out):
     # seed 3, not 0: the conftest seeds every test with 0, so a run that forgot its own seed
     # would still look reproducible with 0
-    return runs.Config(family="classifier", data="digits", model=model, steps=steps, batch_size=batch_size,
-                       lr=1e-3, device="cpu", seed=3, out=str(out))
+    return Config(family="classifier", data="digits", model=model, steps=steps, batch_size=batch_size,
+                  lr=1e-3, device="cpu", seed=3, out=str(out))
 
 
 def _state(trainer):
@@ -31,15 +32,15 @@ def _state(trainer):
 def _resume(model, steps, batch_size, tmp_path, sabotage=None):
     """Train steps // 2, write the run folder, reopen it, (optionally break one piece of the
     restored state), train to ``steps``. Returns (trainer, losses of the second half)."""
-    half = runs.build(_config(model, steps // 2, batch_size, tmp_path / "half"))
-    history, seconds = runs.train(half, quiet=True)
+    half = build(_config(model, steps // 2, batch_size, tmp_path / "half"))
+    history, seconds = train(half, quiet=True)
     runs.write_run(half, history, seconds, tmp_path / "half")
     resumed = runs.open_run(tmp_path / "half")
     assert resumed.step_count == steps // 2
     if sabotage is not None:
         sabotage(resumed)
     resumed.config.steps = steps
-    history, _ = runs.train(resumed, quiet=True)
+    history, _ = train(resumed, quiet=True)
     return resumed, history["loss"]
 
 
@@ -56,8 +57,8 @@ def uninterrupted():
     def get(model, steps, batch_size):
         key = (model, steps, batch_size)
         if key not in done:
-            trainer = runs.build(_config(model, steps, batch_size, "unused"))
-            history, _ = runs.train(trainer, quiet=True)
+            trainer = build(_config(model, steps, batch_size, "unused"))
+            history, _ = train(trainer, quiet=True)
             done[key] = (_state(trainer), history["loss"])
         return done[key]
     return get
@@ -77,7 +78,7 @@ def test_resumed_training_is_bit_identical(model, steps, batch_size, tmp_path, u
 
 def _fresh_optimizer(trainer):
     rng = backend.get_rng_state("cpu")  # build() reseeds: keep the restored RNG state
-    fresh = runs.build(trainer.config)
+    fresh = build(trainer.config)
     backend.set_rng_state("cpu", rng)
     trainer.optimizers["net"].load_state_dict(fresh.optimizers["net"].state_dict())
 
@@ -93,7 +94,8 @@ def test_the_resume_check_notices_a_missing_piece_of_state(broken, tmp_path, uni
     """The comparison above is sharp: drop any one piece of the restored state and it fails."""
     reference, _ = uninterrupted("mlp", 50, 64)
     if broken == "data position":  # the loader restarts at epoch 0, batch 0
-        monkeypatch.setattr(classifier, "endless", lambda loader, start_step=0: runs.endless(loader, 0))
+        real_endless = loop.endless
+        monkeypatch.setattr(loop, "endless", lambda loader, start_step=0: real_endless(loader, 0))
         sabotage = None
     else:
         sabotage = SABOTAGE[broken]

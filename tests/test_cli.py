@@ -322,12 +322,10 @@ def test_conditional_on_unlabelled_data_is_a_usage_error(argv, mentioned, tmp_pa
 
 def test_conditional_on_an_idx_images_file_without_labels_is_refused(tmp_path):
     from minigen.data import write_idx
-    from minigen.runs import Config, build
+    from minigen.models import make
     write_idx(tmp_path / "toy-images-idx3-ubyte", np.zeros((8, 28, 28), np.uint8))
-    config = Config(family="gan", data=f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", model="dcgan",
-                    loss="nonsaturating", conditional=True)
     with pytest.raises(ValueError, match="--conditional needs labels.*has none"):
-        build(config)
+        make("gan", f"idx:{tmp_path / 'toy-images-idx3-ubyte'}", model="dcgan", conditional=True)
 
 
 def test_conditional_for_a_family_without_it_is_a_usage_error(tmp_path, capsys):

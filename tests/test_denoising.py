@@ -14,7 +14,11 @@
   p(x | y) p(y | x)^W for Gaussian classes; the label's dropout happens at the rate asked;
 - reconstruction guidance: its loss and its moved x^_0 gradchecked (first and second order, any
   keep pattern, abar and w broadcasting); the loss is half the squared error on the kept pixels
-  only; x~_0 is the x_0 that the guided noise eps + w abar / sqrt(1 - abar) grad L implies.
+  only; x~_0 is the x_0 that the guided noise eps + w abar / sqrt(1 - abar) grad L implies;
+- the reverse process (``reverse``), with the exact noise predictor of Gaussian data: DDPM and
+  DDIM reproduce the data; DDIM is deterministic; inpainting keeps the given values, resampling
+  takes each step U times; reconstruction guidance moves a hidden coordinate toward its
+  conditional mean and leaves sampling without known values alone.
 """
 import math
 
@@ -344,3 +348,130 @@ def test_the_guided_x0_is_the_x0_implied_by_the_guided_noise(drawn, w):
     guided_eps = eps + w * abar / (1 - abar).sqrt() * grad
     np.testing.assert_allclose(D.reconstruction_guided_x0(D.predict_x0(x_t, eps, abar), grad, abar, w).numpy(),
                                D.predict_x0(x_t, guided_eps, abar).numpy(), rtol=1e-10, atol=1e-10)
+
+
+# ----- the reverse process (DDPM, DDIM, inpainting), with the exact noise predictor of Gaussian data -----
+MU, S_DATA = np.array([1.5, -0.5]), 0.5
+
+
+def exact_eps(alpha_bars):
+    """eps*(x_t, t) = (x_t - sqrt(abar_t) mu) sqrt(1 - abar_t) / (abar_t s^2 + 1 - abar_t): the best
+    noise predictor for data N(mu, s^2 I)."""
+    mu = mg.tensor(MU, dtype="float64")
+
+    def eps_fn(x, t):
+        abar = alpha_bars[t]
+        return (x - math.sqrt(abar) * mu) * (math.sqrt(1 - abar) / (abar * S_DATA ** 2 + 1 - abar))
+    return eps_fn
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_both_samplers_with_the_optimal_predictor_reproduce_gaussian_data(sampler):
+    # every level of a cosine schedule of T = 1000: the discretisation error is 0.3-0.8% of the
+    # variance (computed exactly for this linear-Gaussian chain), under a third of the standard
+    # error of 8,000 values' variance (1.6%)
+    bars = D.schedule("cosine", 1000)
+    n = 4000
+    gen = np.random.default_rng(7)
+
+    def noise(shape):
+        return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+    x = noise((n, 2))
+    out = D.reverse(exact_eps(bars), x, bars, D.timesteps(1000, 1000), sampler, noise)[-1].numpy()
+    mean_se = S_DATA / math.sqrt(n)
+    np.testing.assert_array_less(np.abs(out.mean(0) - MU), 3 * mean_se)
+    var = ((out - out.mean(0)) ** 2).mean()                 # both coordinates: 2n values
+    var_se = S_DATA ** 2 * math.sqrt(2 / (2 * n))
+    assert abs(var - S_DATA ** 2) < 3 * var_se, (var, S_DATA ** 2)
+
+
+def test_ddim_is_deterministic_given_its_starting_noise_and_draws_no_noise():
+    bars = D.schedule("linear", 100, 1e-3, 0.2)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((50, 2)), dtype="float64")
+    a = D.reverse(exact_eps(bars), x, bars, D.timesteps(100, 20), "ddim", noise=None)[-1].numpy()
+    b = D.reverse(exact_eps(bars), x, bars, D.timesteps(100, 20), "ddim", noise=None)[-1].numpy()
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="--sampler: must be ddpm or ddim"):
+        D.reverse(exact_eps(bars), x, bars, [100], "euler")
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_resampling_takes_each_inpainting_step_u_times_and_keeps_the_given_values(sampler):
+    bars = D.schedule("cosine", 40)
+    gen = np.random.default_rng(3)
+    calls = []
+
+    def eps_fn(x, t):
+        calls.append(t)
+        return exact_eps(bars)(x, t)
+
+    def noise(shape):
+        return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+    known = mg.tensor(np.tile([0.25, -0.75], (6, 1)), dtype="float64")
+    keep = np.tile([True, False], (6, 1))
+    levels = D.timesteps(40, 8)
+    out = D.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, known=known, keep=keep,
+                    resample=3)[-1].numpy()
+    # U = 3 passes at every level but the last step's (to level 0, where nothing is noised back)
+    assert calls == [t for t in levels[:-1] for _ in range(3)] + [levels[-1]]
+    np.testing.assert_array_equal(out[:, 0], 0.25)
+    calls.clear()
+    D.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, resample=3)   # no inpainting: once
+    assert calls == levels
+
+
+RHO = 0.9
+SIGMA = S_DATA ** 2 * np.array([[1.0, RHO], [RHO, 1.0]])
+
+
+def exact_correlated_eps(alpha_bars):
+    """eps*(x_t, t) = sqrt(1 - abar_t) (abar_t Sigma + (1 - abar_t) I)^-1 (x_t - sqrt(abar_t) mu): the
+    best noise predictor for data N(mu, Sigma), two coordinates of correlation RHO (differentiable in x)."""
+    mu = mg.tensor(MU, dtype="float64")
+
+    def eps_fn(x, t):
+        abar = alpha_bars[t]
+        inverse = np.linalg.inv(abar * SIGMA + (1 - abar) * np.eye(2)) * math.sqrt(1 - abar)
+        return (x - math.sqrt(abar) * mu) @ mg.tensor(inverse, dtype="float64")
+    return eps_fn
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_reconstruction_guidance_moves_the_hidden_coordinate_toward_its_conditional_mean(sampler):
+    # correlated Gaussian data, x_0 = k given: the hidden x_1 should average mu_1 + RHO (k - mu_0) =
+    # -1.4. Replacement alone (w = 0) stops near -1.1 (the network sees k only through the noisy
+    # draws of it); w = 1, 2 move the average toward -1.4, every pixel of x_0 kept as given
+    bars = D.schedule("cosine", 100)
+    n, k = 4000, 0.5
+    target = MU[1] + RHO * (k - MU[0])
+    known = mg.tensor(np.tile([k, 0.0], (n, 1)), dtype="float64")
+    keep = np.tile([True, False], (n, 1))
+    misses = []
+    for w in (0.0, 1.0, 2.0):
+        gen = np.random.default_rng(0)
+
+        def noise(shape):
+            return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+        with mg.no_grad():
+            out = D.reverse(exact_correlated_eps(bars), noise((n, 2)), bars, D.timesteps(100, 50), sampler,
+                            noise, known=known, keep=keep, reconstruction=w)[-1].numpy()
+        np.testing.assert_array_equal(out[:, 0], k)
+        misses.append(abs(out[:, 1].mean() - target))       # its standard error: under 0.005
+    assert misses[0] > 0.2 and misses[0] > misses[1] + 0.1 > misses[2] + 0.2, misses
+
+
+def test_reconstruction_guidance_leaves_sampling_without_known_pixels_alone():
+    bars = D.schedule("cosine", 40)
+    runs = []
+    for w in (0.0, 5.0):
+        gen = np.random.default_rng(1)
+
+        def noise(shape):
+            return mg.tensor(gen.standard_normal(shape), dtype="float64")
+
+        runs.append(D.reverse(exact_correlated_eps(bars), noise((8, 2)), bars, D.timesteps(40, 10), "ddpm",
+                              noise, reconstruction=w)[-1].numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])

@@ -1,7 +1,8 @@
-"""The diffusion family (minigen/models/diffusion.py): its networks' gradients, the samplers on
-a problem with a known answer, inpainting, short training runs, checkpoints, the command line;
-conditional runs (classifier-free guidance): the label reaches the output, its dropout, guided
-sampling of the class asked for, completions, the command line."""
+"""The diffusion family (minigen/models/diffusion.py): its networks' gradients, inpainting, short
+training runs, checkpoints (old ones too), the figure, the command line; conditional runs
+(classifier-free guidance): the label reaches the output, its dropout, guided sampling of the
+class asked for, completions, the command line. (The reverse process itself, on a problem with a
+known answer: tests/test_denoising.py.)"""
 import json
 import math
 
@@ -15,10 +16,11 @@ import strategies as S
 from minigen import metrics, nn
 from minigen.cli import main
 from minigen.data import write_idx
-from minigen.models import diffusion, judge, trainer_class
 from minigen.data.completion import half_mask
-from minigen.objectives import denoising as D
-from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
+from minigen.models import diffusion, judge
+from minigen.models import make as make_family
+from minigen.models.loop import train
+from minigen.runs import open_run, write_run
 
 
 def leaf(values):
@@ -112,7 +114,7 @@ def test_a_conditional_network_output_depends_on_the_label_through_its_embedding
     with mg.no_grad():
         a, b = net(x, t, np.array([0, 0, 0, 0])).numpy(), net(x, t, np.array([1, 1, 1, 1])).numpy()
     assert not np.allclose(a, b)                                   # another label, another output
-    with pytest.raises(ValueError, match="is conditional; it needs labels y"):
+    with pytest.raises(ValueError, match="is conditional; it needs labels"):
         net(x, t)
     unconditional = NETWORKS[model][0]().double()
     assert unconditional.label is None
@@ -130,146 +132,17 @@ def test_the_unet_keeps_the_image_shape_and_refuses_sides_not_divisible_by_4(siz
         diffusion.UNet((1, 10, 10))
 
 
-# ----- the samplers, with the exact noise predictor of Gaussian data -----
-MU, S_DATA = np.array([1.5, -0.5]), 0.5
-
-
-def exact_eps(alpha_bars):
-    """eps*(x_t, t) = (x_t - sqrt(abar_t) mu) sqrt(1 - abar_t) / (abar_t s^2 + 1 - abar_t): the best
-    noise predictor for data N(mu, s^2 I)."""
-    mu = mg.tensor(MU, dtype="float64")
-
-    def eps_fn(x, t):
-        abar = alpha_bars[t]
-        return (x - math.sqrt(abar) * mu) * (math.sqrt(1 - abar) / (abar * S_DATA ** 2 + 1 - abar))
-    return eps_fn
-
-
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
-def test_both_samplers_with_the_optimal_predictor_reproduce_gaussian_data(sampler):
-    # every level of a cosine schedule of T = 1000: the discretisation error is 0.3-0.8% of the
-    # variance (computed exactly for this linear-Gaussian chain), under a third of the standard
-    # error of 8,000 values' variance (1.6%)
-    bars = D.schedule("cosine", 1000)
-    n = 4000
-    gen = np.random.default_rng(7)
-
-    def noise(shape):
-        return mg.tensor(gen.standard_normal(shape), dtype="float64")
-
-    x = noise((n, 2))
-    out = diffusion.reverse(exact_eps(bars), x, bars, D.timesteps(1000, 1000), sampler, noise)[-1].numpy()
-    mean_se = S_DATA / math.sqrt(n)
-    np.testing.assert_array_less(np.abs(out.mean(0) - MU), 3 * mean_se)
-    var = ((out - out.mean(0)) ** 2).mean()                 # both coordinates: 2n values
-    var_se = S_DATA ** 2 * math.sqrt(2 / (2 * n))
-    assert abs(var - S_DATA ** 2) < 3 * var_se, (var, S_DATA ** 2)
-
-
-def test_ddim_is_deterministic_given_its_starting_noise_and_draws_no_noise():
-    bars = D.schedule("linear", 100, 1e-3, 0.2)
-    x = mg.tensor(np.random.default_rng(0).standard_normal((50, 2)), dtype="float64")
-    a = diffusion.reverse(exact_eps(bars), x, bars, D.timesteps(100, 20), "ddim", noise=None)[-1].numpy()
-    b = diffusion.reverse(exact_eps(bars), x, bars, D.timesteps(100, 20), "ddim", noise=None)[-1].numpy()
-    np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="--sampler: must be ddpm or ddim"):
-        diffusion.reverse(exact_eps(bars), x, bars, [100], "euler")
-
-
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
-def test_resampling_takes_each_inpainting_step_u_times_and_keeps_the_given_values(sampler):
-    bars = D.schedule("cosine", 40)
-    gen = np.random.default_rng(3)
-    calls = []
-
-    def eps_fn(x, t):
-        calls.append(t)
-        return exact_eps(bars)(x, t)
-
-    def noise(shape):
-        return mg.tensor(gen.standard_normal(shape), dtype="float64")
-
-    known = mg.tensor(np.tile([0.25, -0.75], (6, 1)), dtype="float64")
-    keep = np.tile([True, False], (6, 1))
-    levels = D.timesteps(40, 8)
-    out = diffusion.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, known=known, keep=keep,
-                            resample=3)[-1].numpy()
-    # U = 3 passes at every level but the last step's (to level 0, where nothing is noised back)
-    assert calls == [t for t in levels[:-1] for _ in range(3)] + [levels[-1]]
-    np.testing.assert_array_equal(out[:, 0], 0.25)
-    calls.clear()
-    diffusion.reverse(eps_fn, noise((6, 2)), bars, levels, sampler, noise, resample=3)   # no inpainting: once
-    assert calls == levels
-
-
-RHO = 0.9
-SIGMA = S_DATA ** 2 * np.array([[1.0, RHO], [RHO, 1.0]])
-
-
-def exact_correlated_eps(alpha_bars):
-    """eps*(x_t, t) = sqrt(1 - abar_t) (abar_t Sigma + (1 - abar_t) I)^-1 (x_t - sqrt(abar_t) mu): the
-    best noise predictor for data N(mu, Sigma), two coordinates of correlation RHO (differentiable in x)."""
-    mu = mg.tensor(MU, dtype="float64")
-
-    def eps_fn(x, t):
-        abar = alpha_bars[t]
-        inverse = np.linalg.inv(abar * SIGMA + (1 - abar) * np.eye(2)) * math.sqrt(1 - abar)
-        return (x - math.sqrt(abar) * mu) @ mg.tensor(inverse, dtype="float64")
-    return eps_fn
-
-
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
-def test_reconstruction_guidance_moves_the_hidden_coordinate_toward_its_conditional_mean(sampler):
-    # correlated Gaussian data, x_0 = k given: the hidden x_1 should average mu_1 + RHO (k - mu_0) =
-    # -1.4. Replacement alone (w = 0) stops near -1.1 (the network sees k only through the noisy
-    # draws of it); w = 1, 2 move the average toward -1.4, every pixel of x_0 kept as given
-    bars = D.schedule("cosine", 100)
-    n, k = 4000, 0.5
-    target = MU[1] + RHO * (k - MU[0])
-    known = mg.tensor(np.tile([k, 0.0], (n, 1)), dtype="float64")
-    keep = np.tile([True, False], (n, 1))
-    misses = []
-    for w in (0.0, 1.0, 2.0):
-        gen = np.random.default_rng(0)
-
-        def noise(shape):
-            return mg.tensor(gen.standard_normal(shape), dtype="float64")
-
-        with mg.no_grad():
-            out = diffusion.reverse(exact_correlated_eps(bars), noise((n, 2)), bars, D.timesteps(100, 50), sampler,
-                                    noise, known=known, keep=keep, reconstruction=w)[-1].numpy()
-        np.testing.assert_array_equal(out[:, 0], k)
-        misses.append(abs(out[:, 1].mean() - target))       # its standard error: under 0.005
-    assert misses[0] > 0.2 and misses[0] > misses[1] + 0.1 > misses[2] + 0.2, misses
-
-
-def test_reconstruction_guidance_leaves_sampling_without_known_pixels_alone():
-    bars = D.schedule("cosine", 40)
-    runs = []
-    for w in (0.0, 5.0):
-        gen = np.random.default_rng(1)
-
-        def noise(shape):
-            return mg.tensor(gen.standard_normal(shape), dtype="float64")
-
-        runs.append(diffusion.reverse(exact_correlated_eps(bars), noise((8, 2)), bars, D.timesteps(40, 10), "ddpm",
-                                      noise, reconstruction=w)[-1].numpy())
-    np.testing.assert_array_equal(runs[0], runs[1])
-
-
 # ----- the trainer -----
-def make(data="8gaussians", model=None, steps=100, seed=0, conditional=False, batch_size=None, **extra):
-    small = {"hidden": 32, "depth": 2} if data in ("8gaussians", "swissroll") else {"width": 16, "blocks": 1}
-    if model == "unet":
-        small = {"width": 4}
-    config = Config(family="diffusion", data=data, model=model, steps=steps, seed=seed, conditional=conditional,
-                    batch_size=batch_size or (64 if data in ("8gaussians", "swissroll") else 16),
-                    extra={**small, **extra})
-    return build(fill_defaults(config, trainer_class("diffusion")))
+def make(data="8gaussians", model=None, steps=100, batch_size=None, **settings):
+    """A small diffusion family: narrow networks, small batches."""
+    points = data in ("8gaussians", "swissroll")
+    small = {"width": 4} if model == "unet" else {"hidden": 32, "depth": 2} if points else {"width": 16, "blocks": 1}
+    return make_family("diffusion", data, model=model, steps=steps,
+                       batch_size=batch_size or (64 if points else 16), **{**small, **settings})
 
 
 def test_a_short_run_lowers_the_energy_distance_on_8gaussians():
-    trainer = make(steps=300, T=50, warmup=20, ema=0.9)
+    trainer = make(steps=300, T=50, lr_warmup=20, ema=0.9)
     test = trainer.test_data.points[:500]
     before = metrics.energy_distance(trainer.sample(500, 0, sampler="ddim", sample_steps=10), test)
     history, _ = train(trainer, quiet=True)
@@ -285,8 +158,10 @@ def test_defaults_follow_the_data_and_the_unet_refuses_points():
     images = make("digits", steps=None)
     assert images.config.model == "mlp" and isinstance(images.net, diffusion.ResidualMLP)
     assert images.settings["T"] == 1000 and images.config.steps == 4000
-    with pytest.raises(ValueError, match="needs images"):
+    with pytest.raises(ValueError, match="--model unet needs images"):
         make(model="unet")
+    assert points.config.extra["lr_schedule"] == "cosine" and "lr_warmup" in points.settings
+    assert list(points.optimizers) == ["eps_model"] and points.average.decay == 0.999
 
 
 def test_the_same_seed_gives_the_same_samples_and_another_seed_others():
@@ -361,18 +236,45 @@ def test_the_weight_average_is_checkpointed_and_used_for_samples(tmp_path):
     x, t = mg.tensor(np.zeros((1, 2))), mg.tensor([10.0])
     with mg.no_grad():
         raw = trainer.net(x, t).numpy()
-        with trainer.ema.average_parameters():
+        with trainer.averaged():
             averaged = trainer.net(x, t).numpy()
     assert not np.allclose(averaged, raw)
+    np.testing.assert_array_equal(trainer.net(x, t).numpy(), raw)          # the trained weights, back
     reopened = open_run(tmp_path)
     np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
-    assert reopened.optimizers["lr_schedule"].last_step == 30
+    assert reopened.step_count == 30 and reopened.average.num_updates == 30
+
+
+def test_a_checkpoint_of_the_older_shape_opens_with_its_average():
+    # before the shared loop, the average was the optimizer entry "eps_model_ema" (its shadow named
+    # as the network's parameters) beside a learning-rate schedule "lr_schedule"
+    trainer = make(steps=12, T=20, ema=0.9)
+    train(trainer, quiet=True)
+    state = trainer.state_dict()
+    average = state.pop("average")
+    shadow = {name[len("eps_model."):]: s for name, s in average["shadow"].items()}
+    state["optimizers"].update(eps_model_ema={**average, "shadow": shadow},
+                               lr_schedule={"base_lr": 2e-3, "warmup_steps": 200, "total_steps": 12,
+                                            "min_lr": 0.0, "last_step": 12})
+    reopened = make(steps=12, T=20, ema=0.9)
+    reopened.load_state_dict(state)
+    assert reopened.average.num_updates == 12
+    np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
+
+
+def test_the_figure_draws_samples_and_their_reverse_trajectories():
+    points = make(steps=1, T=10).figure()
+    assert len(points.axes) == 6                               # the samples, and the cloud at five levels
+    digits = make("digits", steps=1, T=10, conditional=True).figure()
+    assert len(digits.axes) == 2 and "class k in column k" in digits.axes[0].get_title()
 
 
 # ----- the command line -----
 def small_recipe(monkeypatch, key, **smaller):
-    """The command line's defaults for ``key``, made small (few levels, narrow) for a quick test."""
-    monkeypatch.setitem(diffusion.RECIPES, key, {**diffusion.RECIPES[key], **smaller})
+    """The command line's defaults for ``key`` = (model, kind of data), made small (few levels,
+    narrow) for a quick test."""
+    model, kind = key
+    monkeypatch.setitem(diffusion.RECIPES[model], kind, {**diffusion.RECIPES[model][kind], **smaller})
 
 
 def test_train_sample_eval_round_trip_through_the_command_line(tmp_path, capsys, monkeypatch):
@@ -424,7 +326,7 @@ def make_conditional(steps=2, model=None, **extra):
 class ExactClasses(nn.Module):
     """The exact noise predictor of 8x8 "digits" of 10 classes, class k a Gaussian N(mu_k, s^2 I)
     around its own pattern mu_k, classes equally likely; label 10 ("no label") gets the
-    mixture's: sum_k p(k | x_t) eps_k(x_t). t arrives as the trainer scales it (0..1000)."""
+    mixture's: sum_k p(k | x_t) eps_k(x_t). t arrives as the family scales it (0..1000)."""
 
     def __init__(self, alpha_bars, s=0.05):
         super().__init__()
@@ -433,11 +335,11 @@ class ExactClasses(nn.Module):
         self.means = np.where(rng.uniform(size=(10, 64)) < 0.5, -0.8, 0.8)     # (10, 64)
         self.seen = []
 
-    def forward(self, x, t, y):
+    def forward(self, x, t, labels):
         T = len(self.alpha_bars) - 1
         abar = self.alpha_bars[round(float(t.numpy()[0]) * T / 1000)]
         v = abar * self.s2 + 1 - abar
-        flat, y = x.numpy().reshape(len(x.numpy()), 64).astype(np.float64), np.asarray(y.numpy())
+        flat, y = x.numpy().reshape(len(x.numpy()), 64).astype(np.float64), np.asarray(labels.numpy())
         self.seen.append(y)
         diffs = flat[:, None, :] - math.sqrt(abar) * self.means[None]               # (B, 10, 64)
         eps_k = diffs * math.sqrt(1 - abar) / v
@@ -497,7 +399,7 @@ def test_labels_are_dropped_in_training_at_the_rate_asked():
     trainer = make_conditional(steps=1, p_uncond=0.2, batch_size=1000)
     seen = []
     forward = trainer.net.forward
-    trainer.net.forward = lambda x, t, y: seen.append(y.numpy()) or forward(x, t, y)
+    trainer.net.forward = lambda x, t, labels: seen.append(labels.numpy()) or forward(x, t, labels)
     batches = trainer.batches()
     batch = next(batches)
     trainer.train_step(batch)

@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigen import metrics
+from minigen import backend, metrics
 from minigen.cli import main
 from minigen.data import EIGHT_GAUSSIANS_CENTERS, EIGHT_GAUSSIANS_STD, sample_2d, write_idx
-from minigen.models import gan, judge, trainer_class
+from minigen.models import gan, judge
+from minigen.models import make as make_family
+from minigen.models.loop import Config, train
 from minigen.objectives import minimax as M
-from minigen.runs import Config, build, fill_defaults, open_run, train, write_run
+from minigen.runs import open_run, write_run
 
 import minigen as mg
 import strategies as S
@@ -92,9 +94,8 @@ def test_class_statistics_see_mode_collapse():
 # ----- training -----
 def make(loss="nonsaturating", data="8gaussians", model="mlp", steps=150, lr=1e-3, seed=0, **extra):
     small = {"g_width": 64, "d_width": 64} if model == "mlp" else {"g_width": 8, "d_width": 8}
-    config = Config(family="gan", data=data, model=model, loss=loss, steps=steps, lr=lr, seed=seed,
-                    batch_size=128 if model == "mlp" else 32, extra={**small, **extra})
-    return build(fill_defaults(config, trainer_class("gan")))
+    return make_family("gan", data, model=model, loss=loss, steps=steps, lr=lr, seed=seed,
+                       batch_size=128 if model == "mlp" else 32, **{**small, **extra})
 
 
 @pytest.mark.parametrize("loss, steps, lr", [("minimax", 150, 1e-3), ("nonsaturating", 150, 1e-3),
@@ -116,7 +117,6 @@ def test_wgan_gp_updates_the_generator_once_per_n_critic_steps():
     batches = trainer.batches()
     for k in range(10):
         trainer.train_step(next(batches))
-        trainer.step_count += 1
         moved = any(not np.array_equal(a, p.numpy()) for a, p in zip(before, trainer.G.parameters()))
         assert moved == (k >= 4), k              # G first moves on the 5th step
     assert trainer.optimizers["generator"].state[0]["step"] == 2
@@ -136,12 +136,38 @@ def test_the_same_seed_gives_the_same_samples_and_another_seed_others():
 
 def test_the_defaults_are_the_recipes_per_loss():
     trainer = make(steps=None, lr=None)
-    assert (trainer.config.steps, trainer.config.lr) == (6000, 2e-4)
+    assert (trainer.config.loss, trainer.config.steps, trainer.config.lr) == ("nonsaturating", 6000, 2e-4)
     trainer = make("wgan-gp", steps=None, lr=None)
     assert (trainer.config.steps, trainer.config.lr, trainer.settings["n_critic"]) == (10000, 1e-3, 5)
     assert trainer.settings["betas"] == [0.5, 0.9]
     trainer = make(model="dcgan", data="digits", steps=None, lr=None)
     assert trainer.settings["betas"] == [0.5, 0.999] and trainer.config.steps == 3000
+
+
+def test_settings_resolve_per_model_loss_and_data():
+    def resolved(data, **fields):
+        return gan.GAN.resolve(Config(family="gan", data=data, **fields))
+
+    plain, minimax = resolved("8gaussians"), resolved("8gaussians", loss="minimax")
+    assert minimax.extra == plain.extra and minimax.steps == plain.steps     # the same game, the other G loss
+    assert (plain.extra["z_dim"], resolved("digits").extra["z_dim"]) == (2, 32)   # z_dim 32 on images
+    assert plain.extra["lr_schedule"] == "linear" and plain.extra["d_lr_scale"] == 2.0
+    assert "label_dim" not in plain.extra and resolved("digits", conditional=True).extra["label_dim"] == 16
+    assert resolved("digits", model="dcgan").batch_size == 64
+
+
+def test_the_learning_rate_decays_linearly_to_0_with_d_at_twice_g():
+    trainer = make(steps=4, lr=1e-3, d_lr_scale=2.0)
+    batches = trainer.batches()
+    for k in range(4):
+        trainer.train_step(next(batches))
+        g, d = trainer.optimizers["generator"].lr, trainer.optimizers["discriminator"].lr
+        assert g == pytest.approx(1e-3 * (1 - k / 4)) and d == pytest.approx(2 * g)
+    constant = make(steps=4, lr=1e-3, lr_schedule="constant")
+    batches = constant.batches()
+    for _ in range(4):
+        constant.train_step(next(batches))
+        assert constant.optimizers["generator"].lr == 1e-3
 
 
 @pytest.mark.parametrize("size, z_dim", [(8, 16), (28, 4)])
@@ -216,22 +242,38 @@ def test_the_generator_average_is_checkpointed_and_used_for_samples(tmp_path):
     trainer = make(steps=20, ema=0.9)
     history, seconds = train(trainer, quiet=True)
     write_run(trainer, history, seconds, tmp_path)
-    with trainer.ema.average_parameters():
-        with mg.no_grad():
-            averaged = trainer.G(mg.tensor(np.zeros((1, 2)))).numpy()
-    raw = trainer.G(mg.tensor(np.zeros((1, 2)))).numpy()
+    assert set(trainer.average.shadow) == {f"generator.{k}" for k, _ in trainer.G.named_parameters()}   # G's alone
+    z = backend.fixed_normal((20, 2), 0)                      # the noise of sample(20, seed=0)
+    with trainer.average.average_parameters(), mg.no_grad():
+        averaged = trainer.G(mg.tensor(z)).numpy()
+    raw = trainer.G(mg.tensor(z)).numpy()
     assert not np.allclose(averaged, raw)                     # the average is not the last iterate
+    np.testing.assert_array_equal(trainer.sample(20, 0), averaged)
     reopened = open_run(tmp_path)
     np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
-    np.testing.assert_array_equal(reopened.ema.shadow["body.0.weight"], trainer.ema.shadow["body.0.weight"])
+    key = "generator.body.0.weight"
+    np.testing.assert_array_equal(reopened.average.shadow[key], trainer.average.shadow[key])
+
+
+def test_a_checkpoint_with_the_older_generator_ema_entry_opens_with_its_average():
+    trainer = make(steps=10, ema=0.9)
+    train(trainer, quiet=True)
+    state = trainer.state_dict()
+    average = state.pop("average")                            # as written before: an optimizer "generator_ema"
+    state["optimizers"]["generator_ema"] = {
+        "decay": average["decay"], "num_updates": average["num_updates"],
+        "shadow": {k[len("generator."):]: v for k, v in average["shadow"].items()}}
+    reopened = make(steps=10, ema=0.9)
+    reopened.load_state_dict(state)
+    reopened.eval_mode()
+    np.testing.assert_array_equal(reopened.sample(20, 0), trainer.sample(20, 0))
 
 
 # ----- conditional GANs: p(x | y) -----
 def make_conditional(model="mlp", loss="nonsaturating", data="digits", steps=5, lr=1e-3, seed=0, **extra):
     small = {"g_width": 16, "d_width": 16} if model == "mlp" else {"g_width": 4, "d_width": 4}
-    config = Config(family="gan", data=data, model=model, loss=loss, steps=steps, lr=lr, seed=seed, conditional=True,
-                    batch_size=32, extra={**small, **extra})
-    return build(fill_defaults(config, trainer_class("gan")))
+    return make_family("gan", data, model=model, loss=loss, steps=steps, lr=lr, seed=seed, conditional=True,
+                       batch_size=32, **{**small, **extra})
 
 
 def labels_of(values):
@@ -341,9 +383,9 @@ def test_an_unconditional_gan_takes_no_label_and_a_conditional_one_needs_one(mod
     with pytest.raises(ValueError, match="unconditional \\(trained without --conditional\\); it takes no labels"):
         plain.D(mg.zeros(2, 1, 8, 8), labels_of([1, 2]))
     conditional = make_conditional(model)
-    with pytest.raises(ValueError, match="is conditional; it needs labels .N,. from 0 to 9"):
+    with pytest.raises(ValueError, match="is conditional; it needs labels .N,., the class of each input"):
         conditional.G(conditional.noise(2))
-    with pytest.raises(ValueError, match="is conditional; it needs labels .N,. from 0 to 9"):
+    with pytest.raises(ValueError, match="is conditional; it needs labels .N,., the class of each input"):
         conditional.D(mg.zeros(2, 1, 8, 8))
 
 
@@ -375,10 +417,10 @@ def test_bad_labels_and_options_are_refused_by_name():
     conditional, plain = make_conditional("mlp"), make(model="mlp", data="digits")
     with pytest.raises(ValueError, match="--label: .* from 0 to 9, got 10"):
         conditional.sample(4, 0, label=10)
-    with pytest.raises(NotImplementedError, match="gan: sampling takes no options beyond --n, --seed and --label, "
-                                                  "got --guidance$"):
+    with pytest.raises(NotImplementedError, match="^--guidance: is for conditional diffusion runs; this gan "
+                                                  "\\(mlp\\) run samples with --n, --seed, --label$"):
         conditional.sample(4, 0, guidance=2.0)
-    with pytest.raises(NotImplementedError, match="beyond --n and --seed, got --sample-steps, --temperature$"):
+    with pytest.raises(NotImplementedError, match="^--sample-steps: is for diffusion runs; .* with --n, --seed$"):
         plain.sample(4, 0, temperature=0.5, sample_steps=3)
     with pytest.raises(NotImplementedError, match="--label: this gan run is not conditional"):
         plain.sample(4, 0, label=3)

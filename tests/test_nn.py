@@ -642,6 +642,34 @@ def test_attention_output_depends_only_on_earlier_positions(layer):
         np.testing.assert_array_equal(seen, np.arange(t_len) <= t)
 
 
+# ===================================================================== the KV cache
+@pytest.mark.parametrize("dtype, tol", [(F64, 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("make", [lambda dtype: nn.CausalSelfAttention(8, 2, dtype=dtype),
+                                  lambda dtype: nn.TransformerBlock(8, 2, dtype=dtype)], ids=["attention", "block"])
+def test_one_position_at_a_time_with_the_cache_gives_the_full_forward_pass_at_each_position(make, dtype, tol):
+    layer = make(dtype)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((3, 6, 8)), dtype=dtype)
+    with mg.no_grad():
+        full = layer(x).numpy()                                      # (B, T, C)
+        cache = []
+        steps = [layer(x[:, t:t + 1], cache).numpy()[:, 0] for t in range(6)]   # each (B, C)
+    for t, step in enumerate(steps):
+        np.testing.assert_allclose(step, full[:, t], rtol=tol, atol=tol, err_msg=f"position {t}")
+    attn = layer if isinstance(layer, nn.CausalSelfAttention) else layer.attn
+    assert [a.shape for a in cache] == [(3, 2, 6, 4)] * 2            # keys, values (B, H, T, D)
+    if dtype == F64:                                                 # exact where nothing is summed differently:
+        np.testing.assert_array_equal(steps[0], full[:, 0])          # position 0 attends to itself alone
+        h = layer.ln1(x) if attn is not layer else x
+        k, v = attn.qkv(h).reshape(3, 6, 3, 2, 4).transpose(2, 0, 3, 1, 4).numpy()[1:]
+        np.testing.assert_array_equal(cache[0].numpy(), k)          # the cached keys and values are
+        np.testing.assert_array_equal(cache[1].numpy(), v)          # the full pass's, bit for bit
+
+
+def test_the_cache_takes_one_new_position_at_a_time():
+    with pytest.raises(ValueError, match="one new position at a time"):
+        nn.CausalSelfAttention(8, 2)(mg.randn(2, 3, 8), [])
+
+
 # ===================================================================== initialisation
 @pytest.mark.parametrize("make, fan_in", [
     (lambda: nn.Linear(300, 200), 300),

@@ -19,9 +19,10 @@ def test_importing_minigen_and_every_family_leaves_the_backend_and_pyplot_alone(
 import sys, matplotlib
 matplotlib.use("svg")                          # a user's choice, before minigen
 import minigen, minigen.viz, minigen.tour, minigen.runs, minigen.cli
-from minigen.models import FAMILIES, trainer_class
+from minigen.models import FAMILIES, family_class
 for family in FAMILIES:
-    trainer_class(family)
+    family_class(family, "digits")
+family_class("autoregressive", "names")
 print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

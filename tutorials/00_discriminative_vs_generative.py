@@ -41,8 +41,9 @@ from _setup import FIGURES, QUICK, plt, save, show_file  # the figures folder, q
 import minigen as mg
 import minigen.functional as F
 from minigen.data import get_dataset, load_digits
-from minigen.models.classifier import BernoulliBayes, ClassifierTrainer
-from minigen.runs import Config, build, fill_defaults, train
+from minigen.models import make
+from minigen.models.classifier import BernoulliBayes
+from minigen.models.loop import train
 from minigen.viz import save_loss_curves
 
 def show_digits(ax_grid, images, titles=None, colors=None, vmin=0, vmax=1):
@@ -76,18 +77,15 @@ print("pixel range:", train_set.images.min(), "to", train_set.images.max())
 # cross-entropy -log p(y_true | x), averaged over batches of training digits, with AdamW.
 #
 # We go through the same code path as the command `minigen train classifier --data digits
-# --model mlp`: a `Config`, `fill_defaults` for the family's default steps, batch size and
-# learning rate, `build` (data, network, optimizer, seeded) and `train` (the loop with the
-# progress bar). The trainer also shifts each training image by up to one pixel at random, a
-# fair augmentation: new handwriting is rarely centred exactly like the old.
+# --model mlp`: `make` builds the family with its defaults (steps, batch size, learning rate:
+# any of them can be given by keyword), its data, network and optimizer, seeded; `train` is the
+# loop with the progress bar. The classifier also shifts each training image by up to one pixel
+# at random, a fair augmentation: new handwriting is rarely centred exactly like the old.
 
 # %%
-config = fill_defaults(Config(family="classifier", data="digits", model="mlp", seed=0), ClassifierTrainer)
-if QUICK:
-    config.steps = 150
+clf = make("classifier", "digits", model="mlp", seed=0, **({"steps": 150} if QUICK else {}))
+config = clf.config
 print(config)
-
-clf = build(config)
 print(clf.net)
 history, seconds = train(clf, quiet=True)
 metrics = clf.evaluate()
@@ -218,11 +216,7 @@ save(fig, "00_real_vs_sampled.png")
 # %%
 bayes_accuracy = float((bayes.predict(bx_test) == by_test).mean())
 
-config_binary = fill_defaults(Config(family="classifier", data="digits-binary", model="mlp", seed=0),
-                              ClassifierTrainer)
-if QUICK:
-    config_binary.steps = 150
-clf_binary = build(config_binary)
+clf_binary = make("classifier", "digits-binary", model="mlp", seed=0, **({"steps": 150} if QUICK else {}))
 train(clf_binary, quiet=True)
 binary_accuracy = clf_binary.evaluate()["accuracy"]
 

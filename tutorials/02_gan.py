@@ -46,18 +46,18 @@ from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder,
 import minigen as mg
 import minigen.functional as F
 from minigen import optim
-from minigen.models import gan, judge, trainer_class
+from minigen.models import judge, make
+from minigen.models.loop import train
 from minigen.objectives import minimax
-from minigen.runs import Config, build, fill_defaults
+from minigen.viz.gan import plot_points
 
 START = time.perf_counter()
 
 
-def make_gan(data="8gaussians", loss="nonsaturating", model="mlp", seed=0, steps=None, conditional=False, **extra):
-    """A GAN trainer exactly as `minigen train gan` builds one (same defaults, same seeding)."""
-    config = Config(family="gan", data=data, model=model, loss=loss, seed=seed, steps=steps,
-                    conditional=conditional, extra=extra)
-    return build(fill_defaults(config, trainer_class("gan")))
+def make_gan(data="8gaussians", **settings):
+    """A GAN exactly as `minigen train gan` makes one (same defaults, same seeding); any setting
+    can be changed by name (steps=300, loss="wgan-gp", g_width=128, ...)."""
+    return make("gan", data, **settings)
 
 
 def d_colorbar(fig, axes):
@@ -66,18 +66,16 @@ def d_colorbar(fig, axes):
     fig.colorbar(mappable, ax=list(np.ravel(axes)), shrink=0.7, alpha=0.6, label="D(x) = P(real)")
 
 
-def train_with_snapshots(trainer, at, draw):
-    """Run the trainer's steps; call draw(trainer) after each step number listed in ``at``."""
-    batches = trainer.batches()
-    trainer.train_mode()
-    while trainer.step_count < trainer.config.steps:
-        trainer.train_step(next(batches))
-        trainer.step_count += 1
-        if trainer.step_count in at:
-            trainer.eval_mode()
-            draw(trainer)
-            trainer.train_mode()
-    trainer.eval_mode()
+def train_with_snapshots(gan, at, draw):
+    """Train the GAN its steps, one at a time (`train_step`: the learning rate, then the GAN's
+    step); call draw(gan) after each step number listed in ``at``."""
+    batches = gan.batches()
+    gan.train_mode()
+    while gan.step_count < gan.config.steps:
+        gan.train_step(next(batches))
+        if gan.step_count in at:
+            draw(gan)
+    gan.eval_mode()
 
 
 # %% [markdown]
@@ -145,7 +143,8 @@ save(fig, "02_generator_losses.png")
 # 3 standard deviations (0.06) of a centre, and a mode is **covered** when at least 1% of
 # 2,500 samples are high-quality samples of it. These are the numbers `minigen eval` prints.
 #
-# One training step (`GANTrainer.train_step` in `minigen/models/gan.py`) is the game, move by move:
+# One training step (`GAN.step` in `minigen/models/gan.py`) is the game, move by move, as in
+# Goodfellow et al.'s Algorithm 1:
 #
 # 1. **D's move**: make fakes G(z) without recording a graph through G, score a real batch and
 #    the fakes, take the discriminator loss -V, one Adam step on D;
@@ -160,8 +159,8 @@ save(fig, "02_generator_losses.png")
 
 # %%
 STEPS = 300 if QUICK else None                                   # None: the default 6,000
-trainer = make_gan(steps=STEPS)
-total = trainer.config.steps
+gan = make_gan(steps=STEPS)
+total = gan.config.steps
 snapshot_steps = [round(total * f) for f in (0.02, 0.1, 0.25, 0.5, 0.75, 1.0)]
 fig, axes = plt.subplots(2, 3, figsize=(13, 8.4))
 panels = iter(axes.flat)
@@ -170,18 +169,18 @@ progress = []
 
 def draw_snapshot(t):
     ax = next(panels)
-    gan.plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
+    plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
     result = t.evaluate()
     progress.append((t.step_count, result["modes"], result["hq_share"]))
     ax.set_title(f"step {t.step_count}: {result['modes']} modes, {result['hq_share']:.0%} high quality", fontsize=10)
 
 
 tick = time.perf_counter()
-train_with_snapshots(trainer, snapshot_steps, draw_snapshot)
+train_with_snapshots(gan, snapshot_steps, draw_snapshot)
 d_colorbar(fig, axes)
 fig.suptitle("A GAN learning 8 Gaussians (non-saturating loss); behind: D(x), red = 'real'")
 save(fig, "02_training_snapshots.png")
-final = trainer.evaluate()
+final = gan.evaluate()
 print(f"trained {total} steps in {time.perf_counter() - tick:.0f} s")
 for step, modes, hq in progress:
     print(f"  step {step:>5}: {modes} modes, {hq:.1%} high quality")
@@ -218,10 +217,7 @@ def d_head_start(t, steps):
         with mg.no_grad():
             fake = t.G(t.noise(n))
         logits = t.D(mg.concat([real, fake]))
-        loss = minimax.discriminator_loss(logits[:n], logits[n:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        t.update(minimax.discriminator_loss(logits[:n], logits[n:]), opt)   # zero_grad, backward, step
 
 
 def generator_alone(t, loss_fn, steps, lr=0.01):
@@ -302,8 +298,8 @@ for name, (norms, beliefs) in runs.items():
 
 # %%
 COLLAPSE_AT = [50, 100, 150, 200] if QUICK else [200, 400, 800, 1200]
-makers = [  # (a trainer, when to draw it): built and trained one after the other, as two runs would be
-    (lambda: make_gan(steps=COLLAPSE_AT[-1], g_width=128, d_width=128, d_lr_scale=1.0, lr_decay="none"),
+makers = [  # (a GAN, when to draw it): built and trained one after the other, as two runs would be
+    (lambda: make_gan(steps=COLLAPSE_AT[-1], g_width=128, d_width=128, d_lr_scale=1.0, lr_schedule="constant"),
      lambda n: COLLAPSE_AT),
     (lambda: make_gan(loss="wgan-gp", steps=300 if QUICK else None),  # None: the default 10,000 critic steps
      lambda n: [n // 4, n // 2, 3 * n // 4, n]),
@@ -316,7 +312,7 @@ def draw_row(t):
     ax = next(row)
     if any(ax is first for first in axes[:, 0]):
         ax.set_ylabel("WGAN-GP" if t.config.loss == "wgan-gp" else "non-saturating, no tricks")
-    gan.plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
+    plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
     result = t.evaluate()
     what = "critic steps" if t.config.loss == "wgan-gp" else "steps"
     ax.set_title(f"{t.step_count} {what}: {result['modes']} modes, {result['hq_share']:.0%} HQ", fontsize=9)
@@ -365,7 +361,7 @@ if QUICK:
     judge.JUDGE_STEPS = 100                                  # a rough judge: CI checks the plumbing
 dcgan = make_gan(data="digits", model="dcgan", steps=30 if QUICK else None)   # None: the default 3,000
 tick = time.perf_counter()
-train_with_snapshots(dcgan, [], None)
+train(dcgan, quiet=True)
 print(f"DCGAN: {dcgan.config.steps} steps in {time.perf_counter() - tick:.0f} s")
 judged = dcgan.evaluate()
 print(f"samples:     classes found {judged['classes_found']}, class entropy {judged['class_entropy']:.3f} "
@@ -424,7 +420,7 @@ save(fig, "02_dcgan_digits.png")
 # %%
 conditional = make_gan(data="digits", model="dcgan", conditional=True, steps=30 if QUICK else None)
 tick = time.perf_counter()
-train_with_snapshots(conditional, [], None)
+train(conditional, quiet=True)
 print(f"conditional DCGAN: {conditional.config.steps} steps in {time.perf_counter() - tick:.0f} s")
 judged = conditional.evaluate()
 print(f"label accuracy {judged['label_accuracy']:.3f}; per digit "
@@ -472,14 +468,15 @@ save(fig, "02_conditional_gan.png")
 # - `minigen/objectives/minimax.py`: the value function and every loss, from logits, with their
 #   derivations; the gradient penalty with double backward.
 # - `minigen/models/gan.py`: MLP and DCGAN networks, their conditional forms (G's label
-#   embedding, D's projection), the alternating step, sampling, evaluation.
+#   embedding, D's projection), the alternating step, sampling, evaluation;
+#   `minigen/viz/gan.py`: `plot_points`, the samples over D's opinion of the plane.
 # - `minigen/metrics.py`: high-quality share and modes, energy distance, Frechet distance,
 #   class statistics, each with its floor.
 #
 # Things to try: `minigen train gan --data 8gaussians --loss minimax` (does the saturating loss
 # train under Adam? how many modes?); `--data swissroll`; the collapse run above with the two
-# time scales switched back on (`d_lr_scale=2.0`); an EMA of G's weights (`ema=0.999` in
-# `extra`); a DCGAN on MNIST files (`--data idx:PATH --model dcgan`, `--conditional` too); a
+# time scales switched back on (`d_lr_scale=2.0`); sampling from an average of G's
+# weights (`make_gan(ema=0.999)`); a DCGAN on MNIST files (`--data idx:PATH --model dcgan`, `--conditional` too); a
 # conditional WGAN-GP (`--loss wgan-gp --conditional`: the penalty is on grad_x D(x, y), for
 # the label each interpolate's two ends share).
 

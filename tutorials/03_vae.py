@@ -48,21 +48,14 @@ import minigen as mg
 import minigen.functional as F
 from minigen import optim
 from minigen.data import DataLoader, get_dataset
-from minigen.models import trainer_class, vae
+from minigen.models import make, vae
+from minigen.models.loop import endless, train
 from minigen.objectives import elbo as E
-from minigen.runs import Config, build, endless, fill_defaults, train
 from minigen.viz import image_grid
 
 START = time.perf_counter()
 mg.manual_seed(0)
 train_set, test_set = get_dataset("digits-binary", "train"), get_dataset("digits-binary", "test")
-
-
-def make_vae(seed=0, steps=None, loss="elbo", conditional=False, **extra):
-    """A VAE trainer exactly as `minigen train vae --data digits-binary [--conditional]` builds one."""
-    config = Config(family="vae", data="digits-binary", loss=loss, seed=seed, steps=steps,
-                    conditional=conditional, extra=extra)
-    return build(fill_defaults(config, trainer_class("vae")))
 
 
 def show_grid(ax, images, title, nrow=10):
@@ -142,7 +135,7 @@ save(fig, "03_autoencoder.png")
 # (mu² + sigma² - 1 - log sigma²) / 2 per dimension (`minigen/objectives/elbo.py` derives it all).
 #
 # `minigen train vae` maximises the ELBO with one draw of z per image and step. Its defaults
-# (chosen on a holdout carved from the training split, `tools/vae_holdout.py`): two hidden layers of
+# (chosen on a holdout carved from the training split, `tools/holdout/vae_holdout.py`): two hidden layers of
 # 256 ReLU units in both networks, dropout 0.2, a 16-dimensional code, Adam with a cosine
 # learning-rate decay, batch 64, 20,000 steps, and a **KL warm-up**: for the first 10% of the steps
 # the KL term's weight beta rises from 0 to 1, so the decoder learns to use the code before the
@@ -151,10 +144,10 @@ save(fig, "03_autoencoder.png")
 
 # %%
 MAIN_STEPS = 400 if QUICK else None            # None: the default of `minigen train vae`
-trainer = make_vae(steps=MAIN_STEPS)
-history, seconds = train(trainer, quiet=True)
-print(f"trained {trainer.config.steps} steps in {seconds:.0f} s")
-iwae, recon, kl = trainer.bounds(test_set.images, k=1000)
+model = make("vae", "digits-binary", steps=MAIN_STEPS)   # as `minigen train vae --data digits-binary`
+history, seconds = train(model, quiet=True)
+print(f"trained {model.config.steps} steps in {seconds:.0f} s")
+iwae, recon, kl = model.bounds(test_set.images, k=1000)
 print(f"test: -ELBO {np.mean(kl - recon):.2f} = reconstruction {-recon.mean():.2f} + KL {kl.mean():.2f} nats; "
       f"IWAE-1000 NLL {-iwae.mean():.2f} nats")
 
@@ -166,7 +159,7 @@ def smooth(values, n=50):
 
 fig, ax = plt.subplots(figsize=(8, 3.8))
 steps_axis = np.arange(len(history["loss"]))
-warmup_end = round(trainer.settings["warmup"] * trainer.config.steps)
+warmup_end = round(model.settings["kl_warmup"] * model.config.steps)
 ax.axvspan(0, warmup_end, color="0.92")
 ax.text(warmup_end, 40, " KL warm-up ends", fontsize=8)
 for name, label in [("loss", "the loss: reconstruction + beta KL (the -ELBO once beta = 1)"), ("reconstruction", "reconstruction: -E_q log p(x | z)"),
@@ -205,13 +198,13 @@ save(fig, "03_elbo_terms.png")
 
 # %%
 x_one = test_set.images[:1]                                         # (1, 1, 8, 8)
-mu, log_var = trainer.encode(x_one)                                 # (1, 16) each
+mu, log_var = model.encode(x_one)                                   # (1, 16) each
 n_draws = 2000
 eps = np.random.default_rng(1).standard_normal((n_draws, mu.shape[1])).astype("float32")
 sigma = np.exp(0.5 * log_var)
 z = mg.tensor(mu + sigma * eps, requires_grad=True)                 # (2000, 16): one draw per row
-with trainer.evaluating():
-    f = E.bernoulli_log_likelihood(trainer.decoder(z), mg.tensor(np.repeat(x_one, n_draws, axis=0)))  # (2000,)
+with model.averaged():                                              # eval mode: no dropout
+    f = E.bernoulli_log_likelihood(model.decoder(z), mg.tensor(np.repeat(x_one, n_draws, axis=0)))  # (2000,)
 (grad_z,) = mg.grad(f.sum(), z)                                     # row i: ∇_z f at draw i
 reparam = grad_z.numpy()                                            # dz/dmu = 1
 score = f.numpy()[:, None] * (z.numpy() - mu) / sigma ** 2          # f(z) ∇_mu log q(z)
@@ -258,7 +251,7 @@ save(fig, "03_gradient_variance.png")
 # decoder's pictures of a grid of codes spanning the prior.
 
 # %%
-flat = make_vae(steps=300 if QUICK else 6000, z_dim=2)
+flat = make("vae", "digits-binary", steps=300 if QUICK else 6000, z_dim=2)
 train(flat, quiet=True)
 codes, _ = flat.encode(test_set.images)                             # (360, 2)
 grid_1d = np.linspace(-2, 2, 9, dtype="float32")
@@ -282,12 +275,12 @@ save(fig, "03_latent_2d.png")
 # classes to separate well, so some overlap; the default model uses 16.
 #
 # A **latent walk**: encode two digits, move in a straight line from one code to the other, and
-# decode every point along the way (the default 16-dimensional model, `trainer.interpolate`).
+# decode every point along the way (the default 16-dimensional model, `model.interpolate`).
 
 # %%
 pairs = [(0, 1), (3, 8), (4, 9), (2, 7), (5, 6)]
 first_of = {d: int(np.argmax(test_set.labels == d)) for d in range(10)}
-walks = np.concatenate([trainer.interpolate(test_set.images[first_of[a]], test_set.images[first_of[b]], steps=10)
+walks = np.concatenate([model.interpolate(test_set.images[first_of[a]], test_set.images[first_of[b]], steps=10)
                         for a, b in pairs])
 fig, ax = plt.subplots(figsize=(7, 3.8))
 show_grid(ax, walks, "latent walks: left, a test digit; right, another; between, the decoded straight line")
@@ -309,8 +302,8 @@ save(fig, "03_latent_walk.png")
 # %%
 n_show = 60
 rng = np.random.default_rng(7)
-z_prior = rng.standard_normal((n_show, trainer.settings["z_dim"])).astype("float32")
-probabilities = trainer.decode(z_prior)
+z_prior = rng.standard_normal((n_show, model.settings["z_dim"])).astype("float32")
+probabilities = model.decode(z_prior)
 draws = (rng.random(probabilities.shape) < probabilities).astype("float32")
 fig, (ax_draws, ax_means) = plt.subplots(1, 2, figsize=(11, 3.8))
 show_grid(ax_draws, draws, "samples: binary draws")
@@ -340,8 +333,8 @@ save(fig, "03_samples.png")
 # %%
 ks = [1, 2, 5, 10, 50, 200, 1000]
 images_for_k = test_set.images[:100] if QUICK else test_set.images
-bounds_k = [-trainer.bounds(images_for_k, k=k)[0].mean() for k in ks]
-_, recon_k, kl_k = trainer.bounds(images_for_k, k=1000)
+bounds_k = [-model.bounds(images_for_k, k=k)[0].mean() for k in ks]
+_, recon_k, kl_k = model.bounds(images_for_k, k=1000)
 neg_elbo = float((kl_k - recon_k).mean())
 for k, b in zip(ks, bounds_k):
     print(f"  k = {k:>4}: -L_k = {b:.3f} nats")
@@ -372,7 +365,7 @@ save(fig, "03_iwae_gap.png")
 # ignores z altogether. Here are the 16 dimensions of our model.
 
 # %%
-mu_all, log_var_all = trainer.encode(test_set.images)               # (360, 16) each
+mu_all, log_var_all = model.encode(test_set.images)                 # (360, 16) each
 activity = mu_all.var(axis=0)
 kl_per_dim = (0.5 * (mu_all ** 2 + np.exp(log_var_all) - 1 - log_var_all)).mean(axis=0)
 order = np.argsort(-activity)
@@ -386,7 +379,7 @@ rows = []
 for u in (int(order[0]), int(order[1]), inactive):
     codes_u = np.repeat(base[None], len(sweep), axis=0)
     codes_u[:, u] = sweep
-    rows.append(trainer.decode(codes_u))
+    rows.append(model.decode(codes_u))
 fig, (ax_bar, ax_sweep) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
 ax_bar.bar(np.arange(16) - 0.2, activity[order], width=0.4, label="Cov_x(E_q[z_u | x])")
 ax_bar.bar(np.arange(16) + 0.2, kl_per_dim[order], width=0.4, label="mean KL (nats)")
@@ -407,7 +400,7 @@ save(fig, "03_posterior_collapse.png")
 # do not move with x and a KL of almost 0. The sweeps (right) show what that means: moving the
 # code along an active dimension rewrites the digit, along an inactive one changes nothing at all,
 # because the decoder has learnt to ignore it. How many survive depends on training: on the
-# holdout (`tools/vae_holdout.py`) models trained without the warm-up kept 5 dimensions and a
+# holdout (`tools/holdout/vae_holdout.py`) models trained without the warm-up kept 5 dimensions and a
 # worse bound, and a warm-up over a third or half of the run kept 10-12 and a worse bound again;
 # for 8x8 binary digits a few dimensions are all the data pays for. A decoder powerful enough to
 # model x without z (an autoregressive one) can switch off every dimension: full posterior collapse.
@@ -428,7 +421,7 @@ save(fig, "03_posterior_collapse.png")
 # digits in one hand.
 
 # %%
-cvae = make_vae(steps=300 if QUICK else 6000, conditional=True)
+cvae = make("vae", "digits-binary", steps=300 if QUICK else 6000, conditional=True)
 train(cvae, quiet=True)
 z_rows = np.random.default_rng(3).standard_normal((5, cvae.settings["z_dim"])).astype("float32")
 styles = cvae.decode(np.repeat(z_rows, 10, axis=0), labels=list(range(10)) * 5)      # (50, 1, 8, 8)

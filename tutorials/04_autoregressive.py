@@ -52,27 +52,19 @@ from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder,
 import minigen as mg
 import minigen.functional as F
 from minigen import nn
-from minigen.models import trainer_class
+from minigen.models import make
 from minigen.models.classifier import BernoulliBayes
+from minigen.models.loop import train
 from minigen.objectives import autoregressive as A
 from minigen.objectives.autoregressive import BOUNDARY
-from minigen.runs import Config, build, fill_defaults, train
 
 START = time.perf_counter()
 
 
-def make(model, data="names", steps=None, conditional=False, **extra):
-    """A trainer exactly as `minigen train autoregressive [--conditional]` builds one (same defaults,
-    same seeding)."""
-    config = Config(family="autoregressive", data=data, model=model, steps=steps, seed=0,
-                    conditional=conditional, extra=extra)
-    return build(fill_defaults(config, trainer_class("autoregressive")))
-
-
-def per_char(trainer):
+def per_char(model):
     """Test nats per predicted character (the end of each name included): minigen eval's nll_per_token."""
-    test = trainer.test_data.text
-    return -trainer.log_prob(test).sum() / sum(len(name) + 1 for name in test)
+    test = model.test_data.text
+    return -model.log_prob(test).sum() / sum(len(name) + 1 for name in test)
 
 
 RESULTS = []   # (model, data, test nll per example, per token) for the table at the end
@@ -91,9 +83,10 @@ RESULTS = []   # (model, data, test nll per example, per token) for the table at
 # names, in nats per predicted character.
 
 # %%
-trainer_bigram = make("bigram", steps=200 if QUICK else None)
-vocab = trainer_bigram.vocab                       # ('.', 'a', ..., 'z'): token 0 is the boundary
-train_names, test_names = trainer_bigram.train_data.text, trainer_bigram.test_data.text
+# `make` builds a model exactly as `minigen train` does (the same defaults, the same seeding)
+bigram = make("autoregressive", "names", model="bigram", steps=200 if QUICK else None)
+vocab = bigram.tokenizer.vocab                     # ('.', 'a', ..., 'z'): token 0 is the boundary
+train_names, test_names = bigram.train_data.text, bigram.test_data.text
 V = len(vocab)
 
 
@@ -114,18 +107,18 @@ print(f"count model: {count_nll:.4f} nats per character on {len(test_pairs)} tes
 
 # %% [markdown]
 # The same model as a network: a (27, 27) table of logits, row i holding the logits of the
-# letter after letter i, trained by gradient descent on the NLL (`minigen/models/autoregressive.py`,
+# letter after letter i, trained by gradient descent on the NLL (`minigen/models/text.py`,
 # `Bigram`). Nothing forces it to find the counts, but maximum likelihood has one answer here,
 # and both methods find it.
 
 # %%
 tick = time.perf_counter()
-train(trainer_bigram, quiet=True)
-table = F.softmax(trainer_bigram.net.table.weight).numpy()
-bigram_nll = per_char(trainer_bigram)
+train(bigram, quiet=True)
+table = F.softmax(bigram.net.table.weight).numpy()
+bigram_nll = per_char(bigram)
 print(f"trained table: {bigram_nll:.4f} nats per character ({time.perf_counter() - tick:.1f} s); "
       f"largest probability difference to the counts {np.abs(table - count_probs).max():.3f}")
-RESULTS.append(("bigram", "names", -trainer_bigram.log_prob(test_names).mean(), bigram_nll))
+RESULTS.append(("bigram", "names", -bigram.log_prob(test_names).mean(), bigram_nll))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 5))
 for ax, probs, title in ((axes[0], count_probs, f"counted (+0.03): {count_nll:.3f} nats/char"),
@@ -162,11 +155,11 @@ contexts = (1, 3, 8)
 mlp_steps = 150 if QUICK else 1200
 by_context = {}
 for k in contexts:
-    t = make("mlp", steps=mlp_steps, context=k)
+    t = make("autoregressive", "names", model="mlp", steps=mlp_steps, context=k)
     train(t, quiet=True)
     by_context[k] = per_char(t)
     print(f"MLP, context {k}: {by_context[k]:.4f} nats per character ({mlp_steps} steps)")
-trainer_mlp = t                                                  # the context-8 one
+mlp = t                                                  # the context-8 one
 
 fig, ax = plt.subplots(figsize=(5, 3.4))
 ax.plot(contexts, [by_context[k] for k in contexts], "o-", label="MLP")
@@ -194,11 +187,11 @@ save(fig, "04_mlp_context.png")
 
 # %%
 tick = time.perf_counter()
-trainer_tf = make("transformer", steps=150 if QUICK else 1500)
-train(trainer_tf, quiet=True)
-transformer_nll = per_char(trainer_tf)
+transformer = make("autoregressive", "names", model="transformer", steps=150 if QUICK else 1500)
+train(transformer, quiet=True)
+transformer_nll = per_char(transformer)
 print(f"transformer: {transformer_nll:.4f} nats per character "
-      f"({trainer_tf.config.steps} steps, {time.perf_counter() - tick:.0f} s)")
+      f"({transformer.config.steps} steps, {time.perf_counter() - tick:.0f} s)")
 
 
 def attention_weights(net, name, layer=0, head=0):
@@ -222,8 +215,8 @@ def attention_weights(net, name, layer=0, head=0):
 name = "isabella"
 labels = ["."] + list(name)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-for ax, layer in zip(axes, (0, len(trainer_tf.net.blocks) - 1)):
-    ax.imshow(attention_weights(trainer_tf.net, name, layer=layer), cmap="magma", vmin=0, vmax=1)
+for ax, layer in zip(axes, (0, len(transformer.net.blocks) - 1)):
+    ax.imshow(attention_weights(transformer.net, name, layer=layer), cmap="magma", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("key: the position looked at")
@@ -231,8 +224,8 @@ for ax, layer in zip(axes, (0, len(trainer_tf.net.blocks) - 1)):
     ax.set_title(f"layer {layer + 1}, head 1", fontsize=10)
 fig.suptitle(f"Causal attention over '.{name}': nothing above the diagonal (the future) gets any weight")
 save(fig, "04_attention.png")
-RESULTS.append(("mlp (context 8)", "names", -trainer_mlp.log_prob(test_names).mean(), by_context[8]))
-RESULTS.append(("transformer", "names", -trainer_tf.log_prob(test_names).mean(), transformer_nll))
+RESULTS.append(("mlp (context 8)", "names", -mlp.log_prob(test_names).mean(), by_context[8]))
+RESULTS.append(("transformer", "names", -transformer.log_prob(test_names).mean(), transformer_nll))
 
 # %% [markdown]
 # Every row is one position's attention; the upper triangle is black, weight exactly 0, because
@@ -259,7 +252,7 @@ settings = [("T = 0.5", {"temperature": 0.5}), ("T = 1 (the model)", {}), ("T = 
             ("top-k = 3", {"top_k": 3}), ("T -> 0 (greedy)", {"temperature": 1e-6})]
 fig, ax = plt.subplots(figsize=(11, 3.6))
 for col, (title, options) in enumerate(settings):
-    names = trainer_tf.sample(12, seed=0, prompt="mar", **options)
+    names = transformer.sample(12, seed=0, prompt="mar", **options)
     ax.text(col / len(settings), 1.0, title, fontsize=10, fontweight="bold", va="top")
     for row, sample in enumerate(names):
         ax.text(col / len(settings), 0.9 - row * 0.075, sample, family="monospace", fontsize=9, va="top")
@@ -273,20 +266,22 @@ save(fig, "04_temperature_top_k.png")
 # and T → 0 gives one name twelve times: the greedy continuation.
 #
 # **The KV cache.** Drawing letter t + 1 needs the attention over positions 0..t. Recomputing all
-# of them every step repeats work: positions 0..t-1's keys and values do not change. The
-# transformer's `decode_step` keeps them (per block, (B, heads, t, D)) and computes only the new
-# position, through the same weights; the tests check that its logits equal the full forward
-# pass at every step. Here is what it saves when drawing 1,000 names:
+# of them every step repeats work: positions 0..t-1's keys and values do not change. So the
+# attention layer takes a cache (`nn.CausalSelfAttention.forward(x, cache)`): it keeps the keys
+# and values it has computed ((B, heads, t, D)) and, given one new position, computes only that
+# one's, through the same weights. The transformer's `decode_step` runs each block that way; the
+# tests check that its logits equal the full forward pass at every step. Here is what it saves
+# when drawing 1,000 names:
 
 # %%
 timings = {}
 for cache in (False, True):
     tick = time.perf_counter()
-    with_cache = trainer_tf.sample_text(1000, seed=0, cache=cache)
+    with_cache = transformer.sample_text(1000, seed=0, cache=cache)
     timings[cache] = time.perf_counter() - tick
 print(f"1,000 names: {timings[False]:.2f} s recomputing every prefix, {timings[True]:.2f} s with the KV cache "
       f"({timings[False] / timings[True]:.1f}x)")
-assert trainer_tf.sample_text(50, seed=1, cache=True) == trainer_tf.sample_text(50, seed=1, cache=False)
+assert transformer.sample_text(50, seed=1, cache=True) == transformer.sample_text(50, seed=1, cache=False)
 
 fig, ax = plt.subplots(figsize=(5, 2.4))
 ax.barh(["full recomputation", "KV cache"], [timings[False], timings[True]], color=["0.6", "tab:blue"])
@@ -329,18 +324,18 @@ save(fig, "04_pixelcnn_masks.png")
 
 # %%
 tick = time.perf_counter()
-trainer_px = make("pixelcnn", data="digits-binary", steps=40 if QUICK else 500)
-train(trainer_px, quiet=True)
-test_images = trainer_px.test_data.images
-pixel_nll = -trainer_px.log_prob(test_images).mean()
+pixelcnn = make("autoregressive", "digits-binary", steps=40 if QUICK else 500)
+train(pixelcnn, quiet=True)
+test_images = pixelcnn.test_data.images
+pixel_nll = -pixelcnn.log_prob(test_images).mean()
 print(f"PixelCNN: {pixel_nll:.2f} nats per test image ({pixel_nll / 64:.4f} per pixel), "
-      f"{trainer_px.config.steps} steps in {time.perf_counter() - tick:.0f} s")
+      f"{pixelcnn.config.steps} steps in {time.perf_counter() - tick:.0f} s")
 RESULTS.append(("pixelcnn", "digits-binary", pixel_nll, pixel_nll / 64))
 
-samples = trainer_px.sample(40, seed=0)
+samples = pixelcnn.sample(40, seed=0)
 rng = np.random.default_rng(3)
 picked = test_images[rng.choice(len(test_images), 8, replace=False)]
-completions = [trainer_px.sample(8, seed=s, given=picked, mask="bottom") for s in (0, 1, 2)]
+completions = [pixelcnn.sample(8, seed=s, given=picked, mask="bottom") for s in (0, 1, 2)]
 hidden = picked.copy()
 hidden[:, :, 4:] = 0.5
 
@@ -382,11 +377,11 @@ save(fig, "04_pixelcnn_samples_and_completions.png")
 
 # %%
 tick = time.perf_counter()
-trainer_cpx = make("pixelcnn", data="digits-binary", steps=40 if QUICK else 400, conditional=True,
+conditional = make("autoregressive", "digits-binary", steps=40 if QUICK else 400, conditional=True,
                    width=32, blocks=3)
-train(trainer_cpx, quiet=True)
-by_class = trainer_cpx.sample(50, seed=0)          # classes 0, 1, ..., 9 in turn: a class per column
-print(f"conditional PixelCNN: {trainer_cpx.config.steps} steps and 50 samples in {time.perf_counter() - tick:.0f} s")
+train(conditional, quiet=True)
+by_class = conditional.sample(50, seed=0)          # classes 0, 1, ..., 9 in turn: a class per column
+print(f"conditional PixelCNN: {conditional.config.steps} steps and 50 samples in {time.perf_counter() - tick:.0f} s")
 
 # %% [markdown]
 # With the training split's class frequencies as p(y), the model is a model of the pair:
@@ -401,13 +396,13 @@ print(f"conditional PixelCNN: {trainer_cpx.config.steps} steps and 50 samples in
 # rule, p(y | top half) is exact as well: how sure can one be from half a digit?
 
 # %%
-test_x, test_y = trainer_cpx.test_data.images, trainer_cpx.test_data.labels
-log_prior = trainer_cpx.log_prior                                              # (10,) training frequencies
-joint = mg.tensor(trainer_cpx.class_log_likelihoods(test_x), dtype="float64")  # (360, 10): log p(x | y)
+test_x, test_y = conditional.test_data.images, conditional.test_data.labels
+log_prior = conditional.log_prior                                              # (10,) training frequencies
+joint = mg.tensor(conditional.class_log_likelihoods(test_x), dtype="float64")  # (360, 10): log p(x | y)
 posterior = A.bayes_posterior(joint, log_prior).numpy()                        # (360, 10): log p(y | x)
-top = mg.tensor(trainer_cpx.class_log_likelihoods(test_x, rows=4), dtype="float64")
+top = mg.tensor(conditional.class_log_likelihoods(test_x, rows=4), dtype="float64")
 top_posterior = A.bayes_posterior(top, log_prior).numpy()                      # from the top half alone
-naive = BernoulliBayes().fit(trainer_cpx.train_data.images, trainer_cpx.train_data.labels)
+naive = BernoulliBayes().fit(conditional.train_data.images, conditional.train_data.labels)
 print(f"test accuracy as a classifier: PixelCNN by Bayes' rule {(posterior.argmax(1) == test_y).mean():.3f} "
       f"(from the top half alone {(top_posterior.argmax(1) == test_y).mean():.3f}); "
       f"naive Bayes by counting {(naive.predict(test_x) == test_y).mean():.3f}")
@@ -418,7 +413,7 @@ RESULTS.append(("pixelcnn | y", "digits-binary", -joint.numpy()[np.arange(len(te
 # the same top halves, finished as a class we choose (--given with --label)
 picked = [int(np.flatnonzero(test_y == k)[0]) for k in (4, 5, 7)]           # the first test 4, 5 and 7
 shown = test_x[picked]
-finished = [trainer_cpx.sample(3, seed=0, given=shown, mask="bottom", label=k) for k in (0, 3, 7, 9)]
+finished = [conditional.sample(3, seed=0, given=shown, mask="bottom", label=k) for k in (0, 3, 7, 9)]
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), width_ratios=[1.3, 1.1, 0.6], gridspec_kw={"wspace": 0.3})
 grid = np.ones((5 * 9 + 1, 10 * 9 + 1))
@@ -478,7 +473,7 @@ print(f"{'model':<18} {'data':<14} {'nats per example':>17} {'nats per token':>1
 for model, data, per_example, per_token in RESULTS:
     print(f"{model:<18} {data:<14} {per_example:>17.3f} {per_token:>15.4f}")
 print("(quick mode: every model trained only briefly)" if QUICK else
-      "(shorter runs than `minigen train`'s defaults, whose numbers are in issue 11's closing note)")
+      "(shorter runs than `minigen train`'s defaults, whose numbers are in the README's families table)")
 print(f"tutorial time: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]

@@ -47,21 +47,15 @@ from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder,
 
 import minigen as mg
 from minigen.data import get_dataset
-from minigen.models import judge, trainer_class
 from minigen.data.completion import half_mask
+from minigen.models import judge, make
+from minigen.models.loop import train
 from minigen.objectives import denoising as D
-from minigen.runs import Config, build, fill_defaults, train
 from minigen.viz import image_grid
 
 START = time.perf_counter()
 if QUICK:
     judge.JUDGE_STEPS = 60          # a quick judge of digit samples: the figures, not the numbers
-
-
-def make_diffusion(data, steps=None, seed=0, conditional=False, **extra):
-    """A diffusion trainer exactly as `minigen train diffusion` builds one (same defaults, same seeding)."""
-    config = Config(family="diffusion", data=data, seed=seed, steps=steps, conditional=conditional, extra=extra)
-    return build(fill_defaults(config, trainer_class("diffusion")))
 
 
 def show_images(ax, images, nrow, title=None):
@@ -197,7 +191,7 @@ save(fig, "05_forward_process.png")
 
 # %%
 tick = time.perf_counter()
-points = make_diffusion("8gaussians", steps=300 if QUICK else 3000)
+points = make("diffusion", "8gaussians", steps=300 if QUICK else 3000)   # as `minigen train` makes it
 history, seconds = train(points, quiet=True)
 result = points.evaluate()
 print(f"trained {points.config.steps} steps in {seconds:.0f} s; DDPM ({points.settings['T']} steps): "
@@ -213,7 +207,7 @@ where = mg.tensor(np.stack([gx.ravel(), gy.ravel()], 1))                       #
 data = points.test_data.points[:2000]
 fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
 for ax, t in zip(axes, [T2, T2 // 2, T2 // 5, 2]):
-    with mg.no_grad(), points.ema.average_parameters():
+    with mg.no_grad(), points.averaged():                                   # the averaged weights
         eps = points.eps_fn(where, t)
     field = D.score(eps, mg.tensor(bars2[t])).numpy()                         # grad log q_t
     length = np.linalg.norm(field, axis=1, keepdims=True)
@@ -246,7 +240,7 @@ save(fig, "05_score_field.png")
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
 for ax, (sampler, steps) in zip(axes, [("ddpm", T2), ("ddim", 20)]):
-    states = np.stack([s.numpy() for s in points.run_reverse(8, 3, sampler, steps)])   # (K + 1, 8, 2)
+    states = np.stack([s.numpy() for s in points.trajectory(8, 3, sampler, steps)])   # (K + 1, 8, 2)
     ax.scatter(data[:, 0], data[:, 1], s=1, c="0.75")
     for j in range(8):
         ax.plot(states[:, j, 0], states[:, j, 1], lw=0.9)
@@ -276,7 +270,7 @@ save(fig, "05_reverse_trajectories.png")
 
 # %%
 tick = time.perf_counter()
-digits = make_diffusion("digits", steps=100 if QUICK else 3000)
+digits = make("diffusion", "digits", steps=100 if QUICK else 3000)
 train(digits, quiet=True)
 print(f"trained {digits.config.steps} steps in {time.perf_counter() - tick:.0f} s")
 n_judged = 200 if QUICK else 500
@@ -323,7 +317,7 @@ save(fig, "05_samplers.png")
 # match. But the network sees the known half only through one noisy draw of it, which at high
 # noise says little, so the filled-in half is only loosely tied to it: on digits held out of the
 # training split with the bottom half hidden, the judge reads the true digit in about 0.62 of the
-# completions of the unconditional default (DDPM, 50 levels; tools/diffusion_completion_holdout.py).
+# completions of the unconditional default (DDPM, 50 levels; RESULTS.md, "Diffusion").
 # Two things tie it closer. Each step is taken 5 times
 # (the `resample` setting), the merged image noised back to the step's level in between
 # (RePaint's resampling). And each step asks the network's own guess of the clean image,
@@ -391,7 +385,7 @@ print(f"the kept pixels are the given ones, exactly; whole tutorial: {time.perf_
 
 # %%
 tick = time.perf_counter()
-conditional = make_diffusion("digits", steps=100 if QUICK else None, conditional=True)
+conditional = make("diffusion", "digits", steps=100 if QUICK else None, conditional=True)
 train(conditional, quiet=True)
 print(f"trained {conditional.config.steps} conditional steps in {time.perf_counter() - tick:.0f} s "
       f"(p_uncond {conditional.settings['p_uncond']}, default W {conditional.settings['guidance']})")
@@ -452,7 +446,7 @@ print(f"whole tutorial: {time.perf_counter() - START:.0f} s")
 # come out right, and in the right proportions) and then climbs (W = 2: 11.0, W = 4: 14.7), as
 # the lost variety costs more than the clarity gains. `minigen train diffusion --conditional`
 # samples with W = 1 by default, chosen on a holdout of the *training* digits
-# (tools/diffusion_guidance_holdout.py), where it scored the lowest distance with 99.9% of the
+# (RESULTS.md, "Diffusion"), where it scored the lowest distance with 99.9% of the
 # classes right; these test-split numbers would have picked 0.5, a reminder that the choice is
 # made where the test cannot see it. `minigen sample DIR --label 7 --guidance W` draws sevens
 # at any W.

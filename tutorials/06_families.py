@@ -52,7 +52,7 @@ if QUICK:
 
 RUNS = Path(tempfile.mkdtemp(prefix="minigen-06-"))
 print(f"run folders in {RUNS}")
-visits = [tour.visit(family, stop, RUNS, quick=QUICK, quiet=True) for family, stop in tour.digits_stops()]
+visits = [tour.visit(stop, RUNS, quick=QUICK, quiet=True) for stop in tour.digits_stops()]
 for v in visits:
     print(f"{v.family:>14} {v.model:<24} {'conditional' if v.conditional else '':<11} "
           f"trained {v.steps} steps in {v.seconds:5.1f} s")
@@ -193,7 +193,7 @@ for v in visits:
 # a model that must first guess the digit from its top half cannot paint the right bottom for
 # the wrong digit. How often does the top half settle it? Trained and tested on top halves
 # alone, the classifier family's CNN reads the class of 0.87-0.89 of the grey test digits
-# (`tools/top_half_classifier.py`), and the conditional PixelCNN's Bayes' rule on them about as
+# (`tools/investigations/top_half_classifier.py`), and the conditional PixelCNN's Bayes' rule on them about as
 # many (0.89-0.90); a binary top half says less (that Bayes' rule: 0.76-0.78). So on these 8x8
 # digits a completion near 0.85 is already close to what half an image allows.
 

@@ -1,25 +1,78 @@
-"""The families: each a Trainer (networks + train step + evaluation + sampling).
+"""The families, each a ``Family`` (loop.py): networks, a training step, a sampler.
 
 classifier      the discriminative baseline on labelled images (and its generative twin)
 gan             a generator against a discriminator (objectives/minimax.py)
 vae             an encoder, a latent code, a decoder (objectives/elbo.py)
-autoregressive  one token or pixel at a time, from those before (objectives/autoregressive.py)
+autoregressive  one token at a time: text.py (bigram, MLP, transformer) on names, pixelcnn.py
+                on images (objectives/autoregressive.py)
 diffusion       noise, then learn to denoise (objectives/denoising.py)
 
-Shared by the families: judge.py (sample metrics with their floors); minigen/data/completion.py
-says which pixels --mask hides and checks --given.
+Shared by the families: loop.py (the training loop and its scaffolding) and judge.py (how
+samples are scored). One call makes a family with its defaults, any setting overridden:
+
+    from minigen.models import make
+    vae = make("vae", "digits-binary", steps=2000, seed=0)     # a VAE, ready to train
+    vae = make("vae", "digits-binary", z_dim=8, beta=0.5)      # family settings by name too
 """
 from importlib import import_module
 
+from minigen import backend
+from minigen.models.loop import SCHEDULED, Config
+
 FAMILIES = {
-    "classifier": ("minigen.models.classifier", "ClassifierTrainer"),
-    "gan": ("minigen.models.gan", "GANTrainer"),
-    "vae": ("minigen.models.vae", "VAETrainer"),
-    "autoregressive": ("minigen.models.autoregressive", "AutoregressiveTrainer"),
-    "diffusion": ("minigen.models.diffusion", "DiffusionTrainer"),
+    "classifier": "minigen.models.classifier:Classifier",
+    "gan": "minigen.models.gan:GAN",
+    "vae": "minigen.models.vae:VAE",
+    "autoregressive": "minigen.models.text:TextModel",          # on text; images: PixelCNNModel
+    "diffusion": "minigen.models.diffusion:Diffusion",
 }
+IMAGE_AUTOREGRESSIVE = "minigen.models.pixelcnn:PixelCNNModel"
+CONFIG_FIELDS = ("model", "loss", *SCHEDULED, "device", "seed", "out", "conditional")
 
 
-def trainer_class(family):
-    module, name = FAMILIES[family]
+def _load(path):
+    module, name = path.split(":")
     return getattr(import_module(module), name)
+
+
+def family_class(family, data):
+    """The Family subclass that trains ``family`` on ``data`` (an autoregressive model of text
+    and one of images are two classes)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; choose from {list(FAMILIES)}")
+    cls = _load(FAMILIES[family])
+    if family != "autoregressive" or data in cls.DATA:
+        return cls
+    pixels = _load(IMAGE_AUTOREGRESSIVE)
+    if data in pixels.DATA or data.startswith("idx:"):
+        return pixels
+    raise ValueError(f"autoregressive: cannot train on --data {data!r}; choose from "
+                     f"{list(cls.DATA) + list(pixels.DATA)}")
+
+
+def build(config, split=None):
+    """The family of ``config`` with every setting resolved (``config`` itself is left as it
+    is), on the data's train and test splits, or on ``split``, a (train, test) pair of Datasets
+    of ``config.data``; seeded by config.seed."""
+    from minigen.data import get_dataset
+
+    cls = family_class(config.family, config.data)
+    resolved = cls.resolve(config)
+    backend.manual_seed(resolved.seed)
+    train, test = split or (get_dataset(config.data, "train"), get_dataset(config.data, "test"))
+    if config.conditional and train.labels is None:
+        raise ValueError(f"{config.family}: --conditional needs labels, and {config.data} has none "
+                         "(an IDX images file without its labels file)")
+    return cls(resolved, train, test)
+
+
+def make(family, data, split=None, **settings):
+    """A family with its defaults, ready to train: ``make("vae", "digits-binary", steps=2000, seed=0)``.
+
+    Keywords: model, loss, steps, batch_size, lr, device, seed, out and conditional, as the
+    `minigen train` flags; any other keyword is a setting of the family's recipe (z_dim, ema,
+    lr_warmup...: the family's RECIPES list them). ``split``: a (train, test) pair of Datasets
+    to train and test on instead of the data's own splits.
+    """
+    fields = {k: settings.pop(k) for k in CONFIG_FIELDS if k in settings}
+    return build(Config(family=family, data=data, extra=settings, **fields), split)

@@ -9,10 +9,9 @@ import math
 
 import minigen as mg
 import minigen.functional as F
-from minigen import nn, optim
-from minigen.data import DataLoader
-from minigen.runs import TourStop, Trainer, endless
-from minigen.viz import save_image_grid
+from minigen import backend, nn, optim
+from minigen.models.loop import Family
+from minigen.viz import image_grid_figure
 
 
 class MLPClassifier(nn.Module):
@@ -66,41 +65,39 @@ def random_shift(images, generator, max_shift=1, background=-1.0):
     return mg.tensor(padded[batch, chans, rows, cols], device=images.device)
 
 
-class ClassifierTrainer(Trainer):
-    DEFAULTS = {
-        "mlp": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
-        "cnn": {"steps": 1500, "batch_size": 64, "lr": 1e-3},
-    }
+class Classifier(Family):
+    """`minigen train classifier`: p(y | x) by cross-entropy, AdamW at a constant learning rate;
+    grey images are shifted by up to a pixel each step (a fair augmentation)."""
 
+    RECIPES = {
+        "mlp": {"steps": 3000, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "augment": True},
+        "cnn": {"steps": 1500, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4, "augment": True,
+                "width": 16},
+    }
     DATA = ("digits", "digits-binary", "idx:")
-    TOUR = (TourStop("digits", "mlp", steps=1500, quick_steps=150, metric="accuracy"),
-            TourStop("digits", "cnn", steps=800, quick_steps=80, metric="accuracy"))
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
         c, h, w = train.shape
+        s = self.settings
         if config.model == "mlp":
-            net = MLPClassifier(in_features=c * h * w)
+            self.net = MLPClassifier(in_features=c * h * w)
         else:
-            net = CNNClassifier(channels=c, size=h, width=config.extra.get("width", 16))
-        self.net = net.to(config.device)
+            self.net = CNNClassifier(channels=c, size=h, width=s["width"])
         self.modules = {"net": self.net}
-        self.optimizers = {"net": optim.AdamW(self.net.parameters(), lr=config.lr, weight_decay=1e-4)}
-        self.augment = config.extra.get("augment", True) and not train.binary
+        self.optimizers = {"net": optim.AdamW(self.net.parameters(), lr=config.lr, weight_decay=s["weight_decay"])}
+        self.augment = s["augment"] and not train.binary
+        self.start()
 
-    def batches(self):
-        loader = DataLoader(self.train_data.images, self.train_data.labels, batch_size=self.config.batch_size,
-                            shuffle=True, seed=self.config.seed, drop_last=True, device=self.config.device)
-        return endless(loader, self.step_count)
+    def arrays(self):
+        return self.train_data.images, self.train_data.labels
 
-    def train_step(self, batch):
-        x, y = batch
+    def step(self, batch):
+        x, y = batch                                             # (B, C, H, W), (B,)
         if self.augment:
-            x = random_shift(x, mg.backend.generator(self.config.device))
+            x = random_shift(x, backend.generator(self.config.device))
         loss = F.cross_entropy(self.net(x), y.data)
-        self.optimizers["net"].zero_grad()
-        loss.backward()
-        self.optimizers["net"].step()
+        self.update(loss, self.optimizers["net"])
         return {"loss": loss.item()}
 
     def predict(self, images, batch_size=500):
@@ -119,13 +116,13 @@ class ClassifierTrainer(Trainer):
                 "nll_nats": float(-sum(math.log(max(p, 1e-12)) for p in picked) / len(labels)),
                 "test_size": int(len(labels))}
 
-    def save_figure(self, path):
+    def figure(self):
         test = self.test_data
         images = test.images[:40]
         predicted = self.predict(images).numpy().argmax(1)
         labels = [f"{p}" if p == t else f"{p}≠{t}" for p, t in zip(predicted, test.labels[:40])]
-        save_image_grid(test.to_unit(images), path, nrow=10, labels=labels,
-                        title="test digits, predicted class (≠ true when wrong)")
+        return image_grid_figure(test.to_unit(images), nrow=10, labels=labels,
+                                 title="test digits, predicted class (≠ true when wrong)")
 
 
 class BernoulliBayes:
@@ -164,5 +161,5 @@ class BernoulliBayes:
         """One image per requested label, pixels drawn from the class's coins (a private
         generator seeded by ``seed``: the global random stream is left alone)."""
         theta = self.theta[labels]                                           # (N, D)
-        flips = mg.tensor(mg.backend.private_generator(seed).random(theta.shape))
+        flips = mg.tensor(backend.private_generator(seed).random(theta.shape))
         return (flips < theta).numpy().astype("float32").reshape((len(labels),) + self.shape)

@@ -18,6 +18,8 @@ import minigen as mg
 import minigen.functional as F
 from minigen import backend, metrics
 from minigen.data import sample_2d
+from minigen.models import make
+from minigen.models.loop import train
 
 FRESH_SEED = 99         # fresh true 2-D samples for the floor (train uses seed 0, test seed 1)
 
@@ -99,13 +101,8 @@ def digit_judge(data, steps=None, split=None):
     """
     steps = JUDGE_STEPS if steps is None else steps
     if split is not None or (data, steps) not in _JUDGES:
-        from minigen.models import trainer_class
-        from minigen.runs import Config, build, fill_defaults, train
-
         saved = backend.get_rng_state("cpu")
-        config = fill_defaults(Config(family="classifier", data=data, device="cpu", seed=0, steps=steps),
-                               trainer_class("classifier"))
-        judge = build(config, split)
+        judge = make("classifier", data, split=split, device="cpu", seed=0, steps=steps)
         train(judge, quiet=True)
         judge.accuracy = judge.evaluate()["accuracy"]
         backend.set_rng_state("cpu", saved)

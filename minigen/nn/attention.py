@@ -1,12 +1,20 @@
 """Causal self-attention and the pre-norm transformer block, written as nanoGPT writes them.
 
 Shapes: B batch, T sequence length, C = d_model channels, H heads of size D = C / H.
+
+The KV cache. Sampling writes one position at a time, and position t's output needs the keys
+and values of positions 0..t, of which only t's are new: the others are what earlier steps
+computed. So both layers take a ``cache``, a list (empty at the start) in which the attention
+keeps the keys and values (B, H, t, D) of the positions it has seen; called with the one new
+position (B, 1, C) and its cache, a layer appends that position's keys and values and returns
+the same numbers its full forward gives at that position, for one position's work.
 """
 from minigen import functional as F
 from minigen.nn.activation import GELU, Dropout
 from minigen.nn.linear import Linear
 from minigen.nn.module import Module, Sequential
 from minigen.nn.norm import LayerNorm
+from minigen.ops import concat
 
 
 class CausalSelfAttention(Module):
@@ -28,19 +36,36 @@ class CausalSelfAttention(Module):
         self.proj = Linear(d_model, d_model, device=device, dtype=dtype)      # heads back to C
         self.dropout = Dropout(dropout)
 
-    def forward(self, x):
+    def forward(self, x, cache=None):
+        """x (B, T, C) -> (B, T, C). With a ``cache`` (module docstring): x is the one position
+        (B, 1, C) after the t positions the cache holds; their keys and values are reused."""
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"CausalSelfAttention: expected (B, T, {self.d_model}), got shape {x.shape}")
         B, T, C = x.shape
         H, D = self.n_heads, C // self.n_heads
         qkv = self.qkv(x).reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)   # (3, B, H, T, D)
         q, k, v = qkv[0], qkv[1], qkv[2]                                    # each (B, H, T, D)
-        y = F.scaled_dot_product_attention(q, k, v, causal=True)            # (B, H, T, D)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, causal=True)        # (B, H, T, D)
+        else:                                                               # the one position t:
+            k, v = remember(cache, k, v, T)                                 # keys, values (B, H, t+1, D)
+            y = F.scaled_dot_product_attention(q, k, v)                     # (B, H, 1, D); none is after t
         y = y.transpose(0, 2, 1, 3).reshape(B, T, C)                        # heads side by side: (B, T, C)
         return self.dropout(self.proj(y))                                   # (B, T, C)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, n_heads={self.n_heads}"
+
+
+def remember(cache, k, v, positions):
+    """Append one position's keys and values (B, H, 1, D) to ``cache`` ([] or [keys, values]
+    (B, H, t, D)); returns the keys and values of all t + 1 positions."""
+    if positions != 1:
+        raise ValueError(f"CausalSelfAttention: a cache takes one new position at a time, got {positions}")
+    if cache:
+        k, v = concat([cache[0], k], axis=2), concat([cache[1], v], axis=2)
+    cache[:] = [k, v]
+    return k, v
 
 
 class TransformerBlock(Module):
@@ -63,7 +88,8 @@ class TransformerBlock(Module):
             Dropout(dropout),
         )
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))                                      # (B, T, C)
+    def forward(self, x, cache=None):
+        """``cache``: the attention's, to run one new position (B, 1, C) (module docstring)."""
+        x = x + self.attn(self.ln1(x), cache)                               # (B, T, C)
         x = x + self.mlp(self.ln2(x))                                       # (B, T, C)
         return x

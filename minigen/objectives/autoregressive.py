@@ -63,7 +63,8 @@ Sampling: one step at a time, from p(x_t | x_<t) with two knobs (``sampling_dist
   for v in the top k, else 0. It cuts the long tail of unlikely tokens (each one rare, together
   often a fair share of the mass); k = 1 is greedy decoding.
 Either changes the distribution sampled from, so samples drawn with them are no longer
-samples of the model whose NLL is reported.
+samples of the model whose NLL is reported. One draw from the distribution (``draw``) inverts
+its cumulative sum at a uniform number u: the first category whose running total reaches u.
 
 Conditioning on a label, and the generative model as a classifier. A conditional model adds
 the label y to every conditional: p(x | y) = prod_t p(x_t | x_<t, y) (PixelCNN: a per-class
@@ -87,6 +88,7 @@ import math
 
 import minigen as mg
 import minigen.functional as F
+from minigen import backend
 
 BOUNDARY = 0   # the token that starts and ends every name; letters are 1..V-1
 
@@ -156,6 +158,15 @@ def sampling_distribution(logits, temperature=1.0, top_k=None):
     xp = logits.xp
     rank = xp.argsort(xp.argsort(-logits.data, axis=-1, kind="stable"), axis=-1)    # 0 = the largest
     return F.softmax(mg.where(rank < top_k, scaled, -math.inf), axis=-1)
+
+
+def draw(probs, rng):
+    """One category per row of probs (n, V), by inverting the cumulative distribution at a
+    uniform draw from the host generator ``rng``: (n,) ints, an array on probs' device."""
+    xp = probs.xp
+    u = xp.asarray(backend.to_device(rng.random((probs.shape[0], 1)), probs.device))   # (n, 1)
+    below = (xp.cumsum(probs.data, axis=1) < u).sum(axis=1)              # (n,): categories passed
+    return xp.minimum(below, probs.shape[1] - 1)                        # rounding at the top edge
 
 
 def log_marginal(log_likelihoods, log_prior):

@@ -62,6 +62,7 @@ learns which way is uphill toward the data, at every noise level.
 Sampling (DDPM, ancestral). Start from x_T ~ N(0, I) and draw x_{t-1} from the posterior with
 x_0 replaced by its prediction x^_0 = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t), with
 sigma_t^2 = beta~_t. The last step (abar_0 = 1) has beta~ = 0 and returns x^_0 itself.
+``reverse`` runs this loop from T down to 1 (Ho et al.'s Algorithm 2), or DDIM's, below.
 
 Sampling (DDIM, Song et al. 2021). The simple loss only sees the marginals q(x_t | x_0), so
 any process with those marginals fits the same network. For levels s < t, the family
@@ -303,3 +304,59 @@ def ddim_step(x_t, eps, abar_t, abar_s, noise=None, eta=0.0, clip=None):
     if noise is None:
         raise ValueError(f"ddim_step: eta = {eta} adds noise; pass noise (shaped like x_t {x_t.shape})")
     return x_s + sigma * noise
+
+
+# ----- the reverse process: from noise to data (Ho et al.'s Algorithm 2; DDIM) -----
+def reverse(eps_fn, x, alpha_bars, levels, sampler="ddpm", noise=None, clip=None, known=None, keep=None,
+            resample=1, reconstruction=0.0):
+    """Run the reverse process from x at level levels[0] down to level 0; returns the list of
+    states [x_{levels[0]}, ..., x_0] (Tensors shaped like x).
+
+    eps_fn(x_t, t) -> the predicted noise (t an int level): any noise predictor, a trained
+    network or an exact one; alpha_bars: abar_0..abar_T; levels: decreasing, e.g. timesteps(T, K).
+    sampler "ddpm" (ancestral, posterior variance) or "ddim" (eta = 0, deterministic).
+    noise(shape) -> a fresh N(0, I) Tensor (DDPM's steps, and the noising of known pixels).
+    Inpainting: ``known`` holds clean data and ``keep`` is a boolean array (True where ``known``
+    is kept); after every step the kept pixels are replaced by ``known`` noised to the new level
+    (RePaint's simple form), and at level 0 by ``known`` itself. ``resample`` = U > 1 (RePaint's
+    resampling, jump length 1): each step t -> s of an inpainting is taken U times, the merged x_s
+    noised back to level t (a draw of q(x_t | x_s)) in between, so that the filled-in pixels have
+    U chances to agree with the kept ones; U network passes a step. ``reconstruction`` = w > 0:
+    each step of an inpainting also takes reconstruction guidance (``known_guided_eps``), a
+    backward pass through the network with every pass.
+    """
+    if sampler not in ("ddpm", "ddim"):
+        raise ValueError(f"--sampler: must be ddpm or ddim, got {sampler!r}")
+    states = [x]
+    for t, s in zip(levels, list(levels[1:]) + [0]):
+        abar_t = mg.tensor(alpha_bars[t], dtype=x.dtype, device=x.device)
+        abar_s = mg.tensor(alpha_bars[s], dtype=x.dtype, device=x.device)
+        x_t = x
+        repeats = resample if known is not None and s > 0 else 1
+        for r in range(repeats):
+            if r:                                                 # back to level t, from the merged x_s
+                x_t = q_sample(x, noise(x.shape), abar_t / abar_s)
+            if known is not None and reconstruction:
+                eps = known_guided_eps(eps_fn, x_t, t, abar_t, known, keep, reconstruction)
+            else:
+                eps = eps_fn(x_t, t)
+            if sampler == "ddpm":
+                x = ddpm_step(x_t, eps, abar_t, abar_s, noise(x.shape), clip)
+            else:
+                x = ddim_step(x_t, eps, abar_t, abar_s, clip=clip)
+            if known is not None:
+                level = known if s == 0 else q_sample(known, noise(x.shape), abar_s)
+                x = mg.where(keep, level, x)
+        states.append(x)
+    return states
+
+
+def known_guided_eps(eps_fn, x_t, t, abar_t, known, keep, weight):
+    """Reconstruction guidance: the noise that x~_0 = x^_0 - w sqrt(abar_t) grad_{x_t} L implies,
+    L = 1/2 ||x^_0 - known||^2 on the kept pixels; grad L through eps_fn (one backward pass)."""
+    with mg.enable_grad():
+        x_t = mg.tensor(x_t.data, dtype=x_t.dtype, device=x_t.device, requires_grad=True)
+        x0 = predict_x0(x_t, eps_fn(x_t, t), abar_t)
+        grad, = mg.grad(reconstruction_loss(x0, known, keep), x_t)
+    x0 = reconstruction_guided_x0(x0.detach(), grad, abar_t, weight)
+    return predict_eps(x_t.detach(), x0, abar_t)

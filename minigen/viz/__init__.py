@@ -1,5 +1,8 @@
 """Pictures: sample grids, loss curves, computation graphs. Host-side (NumPy + matplotlib).
 
+Each family's samples.png is drawn by a module of its own here (gan.py, vae.py, text.py,
+pixelcnn.py, diffusion.py): a function of the trained family that returns its Figure.
+
 The library never touches matplotlib's global state: no ``matplotlib.use``, no pyplot. Each
 picture is a ``matplotlib.figure.Figure`` made by ``figure()`` and written with its own
 ``savefig``, which renders PNGs headless (Agg) on any machine; a notebook or a GUI session
@@ -32,8 +35,8 @@ def image_grid(images, nrow=10, pad=1):
     return grid
 
 
-def save_image_grid(images, path, nrow=10, title=None, labels=None):
-    """Save a grid of images in [0, 1]; ``labels`` (one short string per image) are drawn on top."""
+def image_grid_figure(images, nrow=10, title=None, labels=None):
+    """A figure of a grid of images in [0, 1]; ``labels`` (one short string per image) drawn on top."""
     grid = image_grid(images, nrow)
     fig = figure(figsize=(max(3, grid.shape[1] / 12), max(3, grid.shape[0] / 12)))
     ax = fig.subplots()
@@ -46,6 +49,12 @@ def save_image_grid(images, path, nrow=10, title=None, labels=None):
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    return fig
+
+
+def save_image_grid(images, path, nrow=10, title=None, labels=None):
+    """Save a grid of images in [0, 1] (``image_grid_figure``) to ``path``; returns the figure."""
+    fig = image_grid_figure(images, nrow, title, labels)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return fig
 
