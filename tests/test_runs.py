@@ -48,6 +48,8 @@ def test_make_takes_flags_and_recipe_settings_by_keyword():
         make("diffusion", "8gaussians", conditional=True)
     with pytest.raises(ValueError, match="unknown family 'gam'"):
         make("gam", "digits")
+    with pytest.raises(ValueError, match=r"vae \(mlp\): unknown setting\(s\) \['warmup'\]; its settings are .*'kl_warmup'"):
+        make("vae", "digits-binary", warmup=0.2)               # a misspelt or retired setting is no silent no-op
 
 
 def test_sampling_options_a_run_does_not_take_are_refused_by_name():

@@ -173,7 +173,7 @@ save(fig, "05_forward_process.png")
 #
 #     L_simple = E_{t, x_0, eps} ||eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)||^2.
 #
-# That is the whole training step (`DiffusionTrainer.train_step`): draw a batch, one level t
+# That is the whole training step (`Diffusion.step` in `minigen/models/diffusion.py`): draw a batch, one level t
 # and fresh noise per example, noise the batch, regress the noise. `minigen/objectives/denoising.py`
 # derives every line of this in its docstring.
 #

@@ -50,14 +50,14 @@ def family_class(family, data):
                      f"{list(cls.DATA) + list(pixels.DATA)}")
 
 
-def build(config, split=None):
+def build(config, split=None, strict=False):
     """The family of ``config`` with every setting resolved (``config`` itself is left as it
     is), on the data's train and test splits, or on ``split``, a (train, test) pair of Datasets
-    of ``config.data``; seeded by config.seed."""
+    of ``config.data``; seeded by config.seed. ``strict``: refuse settings the family does not know."""
     from minigen.data import get_dataset
 
     cls = family_class(config.family, config.data)
-    resolved = cls.resolve(config)
+    resolved = cls.resolve(config, strict)
     backend.manual_seed(resolved.seed)
     train, test = split or (get_dataset(config.data, "train"), get_dataset(config.data, "test"))
     if config.conditional and train.labels is None:
@@ -75,4 +75,4 @@ def make(family, data, split=None, **settings):
     to train and test on instead of the data's own splits.
     """
     fields = {k: settings.pop(k) for k in CONFIG_FIELDS if k in settings}
-    return build(Config(family=family, data=data, extra=settings, **fields), split)
+    return build(Config(family=family, data=data, extra=settings, **fields), split, strict=True)

@@ -37,6 +37,7 @@ from minigen.models.checks import Checks
 
 LABELLED = ("digits", "digits-binary", "idx:")   # the data sets that come with class labels
 SCHEDULED = ("steps", "batch_size", "lr")         # the settings a Config holds itself
+SHARED = ("lr_schedule", "lr_warmup", "min_lr", "ema", "max_grad_norm")   # read by the loop, any family
 
 @dataclass
 class Config:
@@ -85,10 +86,11 @@ class Family(Checks):
         return {**cls.RECIPES[model], **(cls.CONDITIONAL_RECIPES.get(model, {}) if conditional else {})}
 
     @classmethod
-    def resolve(cls, config):
+    def resolve(cls, config, strict=False):
         """A copy of ``config`` with every setting filled in from the recipe: model, loss, steps,
         batch_size, lr, and ``extra`` (the recipe's other settings, overridden by config.extra).
-        Refuses data, models, losses and --conditional the family cannot take."""
+        Refuses data, models, losses and --conditional the family cannot take, and (``strict``)
+        settings it does not know; a run folder written by an older minigen may hold some."""
         family, data = config.family, config.data
         name = "idx:" if data.startswith("idx:") else data
         if name not in cls.DATA:
@@ -107,6 +109,10 @@ class Family(Checks):
                 raise ValueError(f"{family}: takes no --loss (got {config.loss!r})")
             raise ValueError(f"{family}: unknown --loss {loss!r}; choose from {list(cls.LOSSES)}")
         recipe = cls.recipe(model, loss, data, config.conditional)
+        unknown = sorted(set(config.extra) - set(recipe) - set(SHARED))
+        if strict and unknown:
+            raise ValueError(f"{family} ({model}): unknown setting(s) {unknown}; its settings are "
+                             f"{sorted(set(recipe) - set(SCHEDULED) | set(SHARED))}")
         scheduled = {k: recipe.pop(k) for k in SCHEDULED}
         scheduled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in scheduled.items()}
         return replace(config, model=model, loss=loss, extra={**recipe, **config.extra}, **scheduled)

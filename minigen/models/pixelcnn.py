@@ -123,7 +123,8 @@ class PixelCNN(nn.Module):
 RECIPES = {
     # chosen on a holdout: RESULTS.md, "PixelCNN"
     "pixelcnn": {"steps": 600, "batch_size": 64, "lr": 2e-3, "width": 64, "blocks": 5, "dropout": 0.2,
-                 "weight_decay": 0.0, "lr_schedule": "cosine", "lr_warmup": 50, "max_grad_norm": 1.0, "ema": None},
+                 "weight_decay": 0.0, "betas": [0.9, 0.999], "lr_schedule": "cosine", "lr_warmup": 50,
+                 "max_grad_norm": 1.0, "ema": None, "eval_samples": None},   # None: 1,000 on 8x8 images, else 0
 }
 # chosen on a holdout: RESULTS.md, "PixelCNN" (conditional)
 CONDITIONAL_RECIPES = {"pixelcnn": {"steps": 900, "dropout": 0.1}}
@@ -140,9 +141,9 @@ class PixelCNNModel(Family):
     SAMPLE_OPTIONS = ("temperature", "given", "mask", "label")
 
     @classmethod
-    def resolve(cls, config):
+    def resolve(cls, config, strict=False):
         refuse_the_other_kind(cls, config, "images", "text", TextModel.RECIPES)
-        return super().resolve(config)
+        return super().resolve(config, strict)
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
@@ -157,7 +158,7 @@ class PixelCNNModel(Family):
             counts = backend.host.bincount(train.labels, minlength=self.num_classes)
             self.log_prior = mg.tensor(counts / counts.sum(), dtype="float64").log()   # (C,)
         self.modules = {"net": self.net}
-        betas = tuple(s.get("betas", (0.9, 0.999)))                # the recipe's, or Adam's
+        betas = tuple(s["betas"])
         self.optimizers = {"net": optim.AdamW(self.net.parameters(), config.lr, betas, weight_decay=s["weight_decay"])}
         self.start()
 
@@ -310,7 +311,8 @@ class PixelCNNModel(Family):
         else:
             result = {"nll": float(-self.log_prob(images).mean())}
         result.update(nll_per_token=result["nll"] / math.prod(self.shape), test_images=len(images))
-        count = self.settings.get("eval_samples", EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0)
+        count = self.settings["eval_samples"]
+        count = (EVAL_SAMPLES if math.prod(self.shape) <= 64 else 0) if count is None else count
         if not count:
             result["note"] = ("no sample or completion metrics: eval_samples is 0 (the default for images "
                               "larger than 8x8, where drawing pixel by pixel is slow; set eval_samples)")

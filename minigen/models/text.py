@@ -126,11 +126,11 @@ RECIPES = {
                     "lr_warmup": 100, "max_grad_norm": 1.0, "ema": None},
     # chosen on a holdout: RESULTS.md, "Names (text models)"
     "mlp": {"steps": 4000, "batch_size": 64, "lr": 3e-3, "context": 8, "d_embed": 24, "hidden": 256,
-            "dropout": 0.3, "weight_decay": 0.01, "lr_schedule": "cosine", "lr_warmup": 100, "max_grad_norm": 1.0,
-            "ema": None},
+            "dropout": 0.3, "weight_decay": 0.01, "betas": [0.9, 0.999], "lr_schedule": "cosine", "lr_warmup": 100,
+            "max_grad_norm": 1.0, "ema": None},
     # chosen on a holdout: RESULTS.md, "Names (text models)"
-    "bigram": {"steps": 1000, "batch_size": 256, "lr": 0.1, "weight_decay": 0.0, "lr_schedule": "cosine",
-               "lr_warmup": 0, "max_grad_norm": None, "ema": None},
+    "bigram": {"steps": 1000, "batch_size": 256, "lr": 0.1, "weight_decay": 0.0, "betas": [0.9, 0.999],
+               "lr_schedule": "cosine", "lr_warmup": 0, "max_grad_norm": None, "ema": None},
 }
 SAMPLE_SEED = 1234          # the samples minigen eval scores (pixelcnn.py's too)
 EVAL_SAMPLES = 1000         # how many (pixelcnn.py: images larger than 8x8 get none unless eval_samples says)
@@ -152,9 +152,9 @@ class TextModel(Family):
     SAMPLE_OPTIONS = ("temperature", "top_k", "prompt")
 
     @classmethod
-    def resolve(cls, config):
+    def resolve(cls, config, strict=False):
         refuse_the_other_kind(cls, config, "text", "images", ("pixelcnn",))
-        return super().resolve(config)
+        return super().resolve(config, strict)
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
@@ -169,7 +169,7 @@ class TextModel(Family):
         else:
             self.net = Transformer(v, self.max_len + 1, s["d_model"], s["n_layers"], s["n_heads"], s["dropout"])
         self.modules = {"net": self.net}
-        betas = tuple(s.get("betas", (0.9, 0.999)))                # the recipe's, or Adam's
+        betas = tuple(s["betas"])
         self.optimizers = {"net": optim.AdamW(self.net.parameters(), config.lr, betas, weight_decay=s["weight_decay"])}
         self.start()
 
