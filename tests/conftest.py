@@ -21,6 +21,22 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--cupy-stand-in", action="store_true", default=False,
+                     help="run the gpu-marked and device-parametrised tests on cuda:0 against "
+                          "tests/cupy_stand_in (NumPy underneath, CuPy's refusals on top)")
+
+
+def pytest_configure(config):
+    """With --cupy-stand-in, `import cupy` (minigen.backend's lazy import) gives the stand-in."""
+    if config.getoption("--cupy-stand-in"):
+        import cupy_stand_in
+        from minigen import backend
+        cupy_stand_in.install()
+        backend._cupy = None      # forget a real CuPy imported before the option was seen
+        backend._generators.clear()
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """Run a test once per device; the cuda case skips cleanly without CuPy or a GPU."""

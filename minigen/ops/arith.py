@@ -187,9 +187,13 @@ def where(cond, a, b):
         a, b = binary(a, b, "where")
     else:
         raise TypeError("where: at least one of a, b must be a Tensor")
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    if not hasattr(cond, "dtype") or cond.dtype.kind != "b":
-        cond = a.xp.asarray(cond, dtype=bool)
+    if isinstance(cond, Tensor):
+        check_same_device("where", (a, cond))
+        cond = cond.data
+    else:   # a host mask (array or list) is copied to the values' device, as class indices are
+        cond = backend.to_device(cond, a.device)
+    if cond.dtype.kind != "b":
+        cond = cond.astype(bool)
     return Where.apply(a, b, cond=cond)
 
 
