@@ -147,3 +147,19 @@ def test_install_is_what_makes_it_cupy(monkeypatch):
     import cupy
     import cupyx
     assert cupy is cp and cupyx.scatter_add is cp.cupyx.scatter_add
+
+
+def test_the_runner_runs_a_minigen_command_with_the_stand_in_installed(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    run = lambda *args: subprocess.run([sys.executable, "-m", "tests.cupy_stand_in", *args],   # noqa: E731
+                                       cwd=root, capture_output=True, text=True, timeout=120)
+    done = run("minigen", "train", "gan", "--data", "8gaussians", "--steps", "2", "--device", "cuda",
+               "--out", str(tmp_path / "run"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert '"device": "cuda:0"' in (tmp_path / "run" / "config.json").read_text()
+    assert "cupy stand-in:" in done.stderr and "host->device copies" in done.stderr
+    refused = run("train", "gan")
+    assert refused.returncode == 2 and "usage: python -m tests.cupy_stand_in minigen" in refused.stderr

@@ -34,6 +34,8 @@ def test_settings_are_resolved_once_from_the_recipe_without_touching_the_callers
     assert resolved.steps == VAE.CONDITIONAL_RECIPES["mlp"]["steps"] != VAE.RECIPES["mlp"]["steps"]
     assert resolved.extra["z_dim"] == 4 and "steps" not in resolved.extra
     assert VAE.resolve(Config(family="vae", data="digits-binary", steps=7)).steps == 7
+    # make(device="cuda") runs on "cuda:0", as --device cuda does (backend.generator needs the ordinal)
+    assert VAE.resolve(Config(family="vae", data="digits-binary", device="cuda")).device == "cuda:0"
 
 
 def test_make_takes_flags_and_recipe_settings_by_keyword():

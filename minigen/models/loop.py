@@ -115,7 +115,8 @@ class Family(Checks):
                              f"{sorted(set(recipe) - set(SCHEDULED) | set(SHARED))}")
         scheduled = {k: recipe.pop(k) for k in SCHEDULED}
         scheduled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in scheduled.items()}
-        return replace(config, model=model, loss=loss, extra={**recipe, **config.extra}, **scheduled)
+        return replace(config, model=model, loss=loss, extra={**recipe, **config.extra},
+                       device=backend.normalize_device(config.device), **scheduled)   # "cuda" -> "cuda:0"
 
     def __init__(self, config, train, test):
         """``config``: resolved (``resolve``); ``train``, ``test``: the data's two splits."""

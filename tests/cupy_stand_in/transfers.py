@@ -1,0 +1,94 @@
+"""Host <-> device transfers per training step of each family's default model, on the CuPy stand-in.
+
+    python -m tests.cupy_stand_in.transfers            (from the repository's root)
+
+Each run is made with make(..., device="cuda"), takes WARMUP steps (first-step work: the optimizers'
+state, lazily made tables), then the stand-in's counters are zeroed and STEPS steps are counted,
+batches included (the loader's cut and copy is part of a step). Printed: a Markdown table of the
+host -> device copies, device -> host copies and synchronising reads per step. With ``--where``,
+also each run's call sites: the minigen line that made each copy or read, and the family's line
+that led to it, per step.
+"""
+import collections
+import sys
+import traceback
+
+from tests import cupy_stand_in
+
+WARMUP, STEPS = 3, 5
+RUNS = [   # (family, data, settings): each family's default model, and the other kind of data it takes
+    ("classifier", "digits", {}),
+    ("classifier", "digits", {"model": "cnn"}),
+    ("gan", "8gaussians", {}),
+    ("gan", "digits", {"model": "dcgan"}),
+    ("vae", "digits-binary", {}),
+    ("autoregressive", "names", {}),
+    ("autoregressive", "digits-binary", {}),
+    ("diffusion", "8gaussians", {}),
+    ("diffusion", "digits", {}),
+]
+
+
+class _Sites(dict):
+    """The stand-in's counters, also recording where each count came from: the innermost minigen line
+    outside backend.py, and the family's (or optimizer's) line that led there."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.sites = collections.Counter()
+
+    def __setitem__(self, key, value):
+        if value > self.get(key, 0):
+            frames = [f"{f.filename.split('/minigen/', 1)[1]}:{f.lineno}" for f in traceback.extract_stack()[:-1]
+                      if "/minigen/" in f.filename and not f.filename.endswith("/minigen/backend.py")]
+            asker = [f for f in frames if f.startswith(("models/", "optim.py"))]    # the family's line
+            site = " <- ".join(dict.fromkeys(frames[-1:] + asker[-1:])) or "?"
+            self.sites[key, site] += value - self.get(key, 0)
+        super().__setitem__(key, value)
+
+
+def per_step(family_name, data, settings, warmup=WARMUP, steps=STEPS):
+    """{"h2d", "d2h", "sync"}: the counts of one training step, averaged over ``steps``."""
+    from minigen.models import make
+
+    family = make(family_name, data, device="cuda", seed=0, **settings)
+    batches = family.batches()
+    family.train_mode()
+    for _ in range(warmup):
+        family.train_step(next(batches))
+    cupy_stand_in.reset_counts()
+    if isinstance(cupy_stand_in.counts, _Sites):
+        cupy_stand_in.counts.sites.clear()
+    for _ in range(steps):
+        family.train_step(next(batches))
+    return family.config.model, {k: v / steps for k, v in cupy_stand_in.counts.items()}
+
+
+def table(runs=RUNS, where=False):
+    notes = []
+    lines = ["| run | host -> device copies / step | device -> host copies / step | synchronising reads / step |",
+             "| --- | ---: | ---: | ---: |"]
+    for family_name, data, settings in runs:
+        model, c = per_step(family_name, data, settings)
+        lines.append(f"| {family_name} {data} {model} | {c['h2d']:g} | {c['d2h']:g} | {c['sync']:g} |")
+        if where:
+            sites = sorted(cupy_stand_in.counts.sites.items(), key=lambda kv: (kv[0][0], -kv[1]))
+            notes.append(f"{family_name} {data} {model}:\n" + "\n".join(
+                f"  {kind:4} {n / STEPS:5g}/step  minigen/{site}" for (kind, site), n in sites))
+    return "\n".join(lines + ([""] + notes if where else []))
+
+
+def main():
+    cupy_stand_in.install()
+    from minigen import backend
+    backend._cupy = None
+    backend._generators.clear()
+    where = "--where" in sys.argv[1:]
+    if where:
+        cupy_stand_in.counts = _Sites(cupy_stand_in.counts)
+    print(table(where=where))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
