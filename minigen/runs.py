@@ -71,6 +71,8 @@ def resume(path, quiet=False):
     it again; returns (family, metrics). The loader replays the epochs by seed and the
     checkpoint holds the RNG state, so the result is the uninterrupted run's, bit for bit."""
     family = open_run(path)
+    if not family.partial:
+        raise ValueError(f"{path}: this run is complete ({family.step_count} steps); there is nothing to resume")
     history_file = Path(path) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.exists() else {}
     history, seconds = train(family, quiet=quiet, history=history)

@@ -121,3 +121,15 @@ def test_resume_refuses_flags_that_belong_to_the_run_folder(tmp_path, capsys):
         main(["train", "--resume", str(tmp_path), "--steps", "5"])
     assert stop.value.code == 2
     assert "takes its settings from the run folder; drop --steps" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_run_that_is_complete(tmp_path, capsys):
+    from minigen.cli import main
+    from minigen.models.loop import train
+    from minigen.runs import write_run
+    family = make("classifier", "digits", steps=2)
+    write_run(family, *train(family, quiet=True), tmp_path / "done")
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--resume", str(tmp_path / "done")])
+    assert stop.value.code == 2
+    assert "this run is complete (2 steps); there is nothing to resume" in capsys.readouterr().err
