@@ -64,6 +64,8 @@ def test_a_constant_schedule_keeps_the_learning_rate():
     classifier = make("classifier", "digits", steps=10, lr=3e-3)
     classifier.step_count = 7
     assert classifier.learning_rate() == 3e-3
+    with pytest.raises(ValueError, match="gan: lr_schedule must be constant, linear or cosine, got 'none'"):
+        make("gan", "8gaussians", lr_schedule="none")
 
 
 def test_the_average_warms_up_and_follows_only_the_modules_it_is_told_to():

@@ -113,6 +113,9 @@ class Family(Checks):
         if strict and unknown:
             raise ValueError(f"{family} ({model}): unknown setting(s) {unknown}; its settings are "
                              f"{sorted(set(recipe) - set(SCHEDULED) | set(SHARED))}")
+        schedule = {**recipe, **config.extra}.get("lr_schedule", "constant")
+        if schedule not in ("constant", "linear", "cosine"):
+            raise ValueError(f"{family}: lr_schedule must be constant, linear or cosine, got {schedule!r}")
         scheduled = {k: recipe.pop(k) for k in SCHEDULED}
         scheduled = {k: v if getattr(config, k) is None else getattr(config, k) for k, v in scheduled.items()}
         return replace(config, model=model, loss=loss, extra={**recipe, **config.extra},
