@@ -138,7 +138,14 @@ def test_the_command_line_trains_evaluates_and_samples_on_cuda(tmp_path, capsys)
     _cli("sample", text, "--n", 4, "--device", "cuda", "--out", out, "--prompt", "jo", "--temperature", "0.8",
          "--top-k", 5)
     assert [line[:2] for line in out.read_text().splitlines()] == ["jo"] * 4
-    _cli("train", "--resume", text, "--quiet")                # a finished run: nothing to train, written again
+    partial = make("autoregressive", "names", model="bigram", device="cuda", steps=4)
+    batches = partial.batches()
+    for _ in range(2):
+        partial.train_step(next(batches))
+    write_run(partial, {}, 0.0, tmp_path / "partial")           # step 2 of 4: a partial run, as Ctrl-C leaves it
+    _cli("train", "--resume", tmp_path / "partial", "--quiet")
+    resumed = open_run(tmp_path / "partial", device="cuda")
+    assert resumed.step_count == 4 and not resumed.partial and resumed.config.device == "cuda:0"
 
     # `minigen train` takes no recipe settings (T): a conditional diffusion run with few levels, made here
     run = tmp_path / "diffusion"
