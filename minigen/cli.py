@@ -1,4 +1,4 @@
-"""The `minigen` command: train, sample, eval, bench, tour (see DESIGN.md's command line)."""
+"""The `minigen` command: train, sample, eval, bench, tour, learn (see DESIGN.md's command line)."""
 import argparse
 import json
 import sys
@@ -144,6 +144,47 @@ def cmd_tour(args):
     run_tour(device=_device(args.device), quick=args.quick, out=args.out, quiet=args.quiet)
 
 
+def cmd_learn_start(args):
+    from minigen.learn import workbook
+    try:
+        written, kept = workbook.start(args.dir)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc), usage=False) from None
+    exercises = sum(p.suffix == ".py" for p in written)
+    print(f"wrote {exercises} exercise(s) to {args.dir}" + (f" (and {args.dir}/README.md)" if any(
+        p.name == "README.md" for p in written) else ""))
+    if kept:
+        print(f"kept {len(kept)} file(s) already there, as they were: {', '.join(p.name for p in kept)}")
+    print(f"start with {Path(args.dir) / 'sigmoid.py'}; check your answers with `minigen learn check {args.dir}`")
+
+
+def cmd_learn_list(args):
+    from minigen.learn import workbook
+    from minigen.learn.exercises import EXERCISES
+    if args.dir is not None and not Path(args.dir).is_dir():
+        raise UsageError(f"{args.dir}: no such folder (`minigen learn start {args.dir}` makes it)", usage=False)
+    for number, exercise in enumerate(EXERCISES, 1):
+        status = "" if args.dir is None else f"{workbook.progress(exercise, args.dir):12} "
+        print(f"{number:2}  {exercise.name:20} {status}{exercise.summary}")
+    if args.dir is not None:
+        print(f"`minigen learn check {args.dir}` says which pass")
+
+
+def cmd_learn_check(args):
+    from minigen.learn import workbook
+    results = []
+    try:
+        for result in workbook.check(args.dir, args.names):       # one line each, in teaching order
+            print(workbook.report_line(result), flush=True)
+            results.append(result)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    counts = {status: sum(r["status"] == status for r in results) for status in ("passed", "failed", "not started")}
+    print(f"{len(results)} checked: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    if counts["passed"] < len(results):
+        raise SystemExit(1)
+
+
 def _load_given(path):
     """The images of --given: a float32 .npy file (N, C, H, W), never unpickled."""
     import numpy as np
@@ -238,6 +279,19 @@ def parser():
     r.add_argument("--out", default="tour")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(parser=r, run=cmd_tour)
+
+    learn = sub.add_parser("learn", help="exercises: write minigen's pieces yourself, checked by property tests")
+    steps = learn.add_subparsers(dest="learn_command", required=True, metavar="start | list | check")
+    ls = steps.add_parser("start", help="write a workbook of exercises (stubs) into DIR")
+    ls.add_argument("dir")
+    ls.set_defaults(parser=ls, run=cmd_learn_start)
+    ll = steps.add_parser("list", help="the exercises in teaching order (and how far DIR has got)")
+    ll.add_argument("dir", nargs="?")
+    ll.set_defaults(parser=ll, run=cmd_learn_list)
+    lc = steps.add_parser("check", help="check the exercises in DIR (all, or those named); exit code 0 if all pass")
+    lc.add_argument("dir")
+    lc.add_argument("names", nargs="*", metavar="NAME")
+    lc.set_defaults(parser=lc, run=cmd_learn_check)
     return p
 
 
