@@ -1,13 +1,13 @@
 """Every tutorial runs end to end *as a notebook*, the way a reader opens it, and shows inline
 every figure it writes.
 
-Each ``tutorials/*.py`` (jupytext percent format; modules whose names start with an underscore
-are helpers) is converted with jupytext and executed cell by cell in a fresh Jupyter kernel
-(nbclient + ipykernel), with ``MINIGEN_FIGURES`` pointing at a temporary folder and
-``MINIGEN_QUICK=1`` (tutorials that train for long read it and train briefly). RuntimeWarnings
-(overflow, invalid values) are errors there, as in the rest of the suite. The notebook run covers
-the script run (the same cells, in the same order), so the script run is not repeated here; the
-headless path the script takes (`_setup` choosing Agg) is checked on its own, quickly.
+The notebooks are the ones the quick book executes (tests/test_docs.py builds it once per
+session, MyST-NB running each ``tutorials/*.py`` in a fresh Jupyter kernel with
+``MINIGEN_QUICK=1``, ``MINIGEN_FIGURES`` pointing at a folder of its own, and RuntimeWarnings as
+errors): here we read the executed notebooks it keeps (``jupyter_execute/``) and the PNGs the
+tutorials wrote. A tutorial's figures are named after its number (``04_...png``). The notebook
+run covers the script run (the same cells, in the same order); the headless path the script
+takes (`_setup` choosing Agg) is checked on its own, quickly.
 """
 import os
 import re
@@ -16,55 +16,55 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_docs import TUTORIALS, build_book
 
 ROOT = Path(__file__).resolve().parents[1]
-TUTORIALS = sorted(p for p in (ROOT / "tutorials").glob("*.py") if not p.name.startswith("_"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SAVED = re.compile(r"saved (\S+\.png)")
 
 
-def execute_as_notebook(script, figures):
-    """The executed notebook of ``script`` (nbformat NotebookNode)."""
-    import jupytext
-    from nbclient import NotebookClient
+@pytest.fixture(scope="module")
+def executed():
+    out, returncode, log = build_book()
+    assert returncode == 0, f"the quick book (which executes the tutorials) failed:\n{log[-6000:]}"
+    return out
 
-    notebook = jupytext.read(script)
-    env = {"MINIGEN_FIGURES": str(figures), "MINIGEN_QUICK": "1", "PYTHONWARNINGS": "error::RuntimeWarning"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)          # the kernel is started from this process's environment
-    try:
-        client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(script.parent)}})
-        client.execute()
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return notebook
+
+def streams(cell):
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", TUTORIALS, ids=[p.stem for p in TUTORIALS])
-def test_tutorial_runs_as_a_notebook_and_shows_every_figure_it_writes(script, tmp_path):
-    notebook = execute_as_notebook(script, tmp_path)
-    pngs = sorted(tmp_path.glob("**/*.png"))
-    assert pngs, f"{script.name} wrote no PNG into MINIGEN_FIGURES ({tmp_path})"
+def test_tutorial_runs_as_a_notebook_and_shows_every_figure_it_writes(script, executed):
+    import nbformat
+
+    notebook = nbformat.read(executed / "jupyter_execute" / "tutorials" / f"{script.stem}.ipynb", as_version=4)
+    number = script.stem.split("_")[0]
+    pngs = sorted((executed / "figures").glob(f"{number}_*.png"))
+    assert pngs, f"{script.name} wrote no PNG named {number}_*.png into MINIGEN_FIGURES"
     for png in pngs:
         assert png.read_bytes()[:8] == PNG_SIGNATURE, f"{png.name} is not a PNG file"
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     shown_total = 0
-    for k, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        saved_here = SAVED.findall(text)
+    for k, cell in enumerate(code_cells):
+        saved_here = SAVED.findall(streams(cell))
         shown = sum("image/png" in o.get("data", {}) for o in cell.outputs)
         shown_total += shown
         assert shown >= len(saved_here), (
             f"{script.name}, code cell {k}: saved {saved_here} but shows {shown} figure(s) inline")
-    saved_names = {Path(p).name for p in SAVED.findall(
-        "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream"))}
+    saved_names = {Path(p).name for c in code_cells for p in SAVED.findall(streams(c))}
     assert {p.name for p in pngs} <= saved_names, (
         f"{script.name} wrote PNGs it never reported (and so never showed): "
         f"{sorted({p.name for p in pngs} - saved_names)}")
     assert shown_total >= len(pngs)
+
+
+@pytest.mark.slow
+def test_every_figure_written_belongs_to_a_tutorial(executed):
+    numbers = {p.stem.split("_")[0] for p in TUTORIALS}
+    strays = [p.name for p in (executed / "figures").glob("*.png") if p.name.split("_")[0] not in numbers]
+    assert not strays, f"figures named after no tutorial: {strays}"
 
 
 def test_a_tutorial_run_as_a_script_draws_headless_with_agg(tmp_path):
@@ -76,5 +76,10 @@ def test_a_tutorial_run_as_a_script_draws_headless_with_agg(tmp_path):
     assert result.stdout.strip().lower() == "agg"
 
 
-def test_tutorials_are_found():
-    assert any(p.name == "01_autograd.py" for p in TUTORIALS), f"tutorials found: {TUTORIALS}"
+def test_tutorials_are_found_and_numbered_in_reading_order():
+    numbers = [int(p.name.split("_")[0]) for p in TUTORIALS]
+    assert numbers == list(range(1, len(TUTORIALS) + 1)), f"tutorials found: {[p.name for p in TUTORIALS]}"
+    assert TUTORIALS[0].name == "01_autograd.py"
+    toc = (ROOT / "docs" / "index.md").read_text()
+    listed = re.findall(r"^tutorials/(\S+)$", toc, re.MULTILINE)
+    assert listed == [p.stem for p in TUTORIALS], "docs/index.md lists the tutorials in another order"

@@ -455,7 +455,7 @@ print("gradgradcheck tanh(x) * x²:", mg.gradgradcheck(lambda x: x.tanh() * x * 
 print("gradgradcheck Cube:        ", mg.gradgradcheck(Cube.apply, [x]))
 
 # %% [markdown]
-# Why this matters later: WGAN-GP (tutorial 02) penalises the critic when the norm of its gradient
+# Why this matters later: WGAN-GP (tutorial 04) penalises the critic when the norm of its gradient
 # with respect to its *input*, ‖∇ₓD(x)‖, strays from 1; that penalty is a loss containing a gradient,
 # so training on it needs the gradient of a gradient.
 
@@ -535,12 +535,19 @@ save(fig, "01_fit.png")
 #
 # The other tutorials use this engine to build models:
 #
-# * **00 · discriminative vs generative**: a digits classifier answers "which class?"; a generative
+# * **02 · layers and optimisers**: `Linear` and its relatives as modules, and gradient descent
+#   grown into momentum, Adam and AdamW;
+# * **03 · discriminative vs generative**: a digits classifier answers "which class?"; a generative
 #   model answers "what does the data look like?", and can produce new examples;
-# * **02 · GAN**: a generator and a discriminator playing the minimax game, the saturating and
+# * **04 · GAN**: a generator and a discriminator playing the minimax game, the saturating and
 #   non-saturating losses, and WGAN-GP with its gradient penalty (double backward, section 6);
 # * then **VAEs** (the ELBO, the reparameterisation trick), **autoregressive models** (exact
 #   likelihood, one token at a time, causal masking) and **diffusion** (learning to remove noise).
 #
 # When a model misbehaves, remember section 5: `mg.gradcheck` on a small float64 input tells you
 # quickly whether the gradients are right.
+#
+# **Your turn.** `minigen learn start DIR` writes a workbook of exercises; the first two are this
+# chapter's: a `Sigmoid` Function (forward and backward) and `sum_to`, broadcasting's gradient.
+# `minigen learn check DIR sigmoid sum_to` checks them with the same property tests minigen's own
+# code passes.

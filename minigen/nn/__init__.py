@@ -1,5 +1,6 @@
 """Layers: Module (parameters, buffers, train/eval, to, state_dict), Parameter, and the layers
-the four generative families are built from, each initialised as PyTorch initialises it.
+the four generative families are built from, each initialised as PyTorch initialises it,
+file by file:
 
     module.py      Module, Parameter, Sequential
     init.py        kaiming_uniform_, uniform_, normal_, zeros_, ones_

@@ -62,6 +62,7 @@ Sampling: one step at a time, from p(x_t | x_<t) with two knobs (``sampling_dist
 - top-k keeps the k likeliest tokens and renormalises: p_k(v) = p(v) / sum_{u in top k} p(u)
   for v in the top k, else 0. It cuts the long tail of unlikely tokens (each one rare, together
   often a fair share of the mass); k = 1 is greedy decoding.
+
 Either changes the distribution sampled from, so samples drawn with them are no longer
 samples of the model whose NLL is reported. One draw from the distribution (``draw``) inverts
 its cumulative sum at a uniform number u: the first category whose running total reaches u.

@@ -28,13 +28,13 @@ only the first term, and nothing says what lies between its codes.
 The reparameterisation trick. Training needs the gradient of E_q[f(z)] (f = log p(x | z)) with
 respect to the encoder's weights phi, which move the distribution we average over. The
 score-function (REINFORCE) estimator uses grad E_q[f] = E_q[f(z) grad log q(z)]: it sees only
-the value of f, so its variance grows with f's size (hundreds of nats here) and its spread.
+the value of f, so its variance grows with f's size (tens of nats here) and its spread.
 Instead write the draw as a function of phi and of noise that does not depend on phi:
 
     z = mu + sigma * eps,   eps ~ N(0, I)   =>   grad E_q[f(z)] = E_eps[grad_z f(z) dz/dphi].
 
 Now the gradient goes through f itself (backpropagation through the sample); one draw per
-example is usually enough. tutorials/03_vae.py measures the two variances.
+example is usually enough. tutorials/05_vae.py measures the two variances.
 
 The KL in closed form. For diagonal Gaussians, dimension by dimension,
 

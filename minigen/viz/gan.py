@@ -1,5 +1,5 @@
 """A GAN's samples.png: an image grid, or on 2-D data the samples over the data with D's
-opinion of every point of the plane behind them (``plot_points``, also used by tutorial 02)."""
+opinion of every point of the plane behind them (``plot_points``, also used by tutorial 04)."""
 from minigen import viz
 from minigen.autograd import no_grad
 from minigen.functional import sigmoid

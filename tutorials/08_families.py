@@ -11,9 +11,9 @@
 # ---
 
 # %% [markdown]
-# # 06 · Four families, one data set, one judge
+# # 08 · Four families, one data set, one judge
 #
-# Tutorials 02-05 each built one way of learning p(x): a GAN (a generator against a critic), a
+# Tutorials 04-07 each built one way of learning p(x): a GAN (a generator against a critic), a
 # VAE (an encoder, a latent code, a decoder), an autoregressive model (one pixel at a time, from
 # those before) and a diffusion model (learn to remove noise, then remove it step by step).
 # Each tutorial judged its family on its own terms. Here they meet: the same 8x8 digits, the
@@ -29,7 +29,7 @@
 #
 # It trains the same runs as the end of `minigen tour` (each family briefly, unconditional and
 # with `--conditional`), through the same code, so the numbers here are the tour's table. Run it
-# as a script (`python tutorials/06_families.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
+# as a script (`python tutorials/08_families.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
 # trains only briefly, and then the numbers mean little) or open it as a notebook. The run
 # folders land in a temporary folder (printed below): `minigen eval` and `minigen sample` work
 # on them.
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _setup import QUICK, plt, save
+from _setup import FIGURES, QUICK, glue, plt, save
 
 from minigen import tour
 from minigen.models import judge
@@ -78,7 +78,8 @@ by = {(v.family, v.conditional): v for v in visits}
 # and the truth.
 
 # %%
-save(tour.gallery(visits), "06_gallery.png")
+save(tour.gallery(visits), "08_gallery.png")
+glue("gallery", FIGURES / "08_gallery.png")          # the book's front page shows it too
 
 # %% [markdown]
 # ## 2 · Sharp, or diverse?
@@ -97,10 +98,12 @@ save(tour.gallery(visits), "06_gallery.png")
 #   independent given z, so a digit the code leaves uncertain comes out as speckle (binary draws)
 #   or blur (means);
 # - the **PixelCNN** is an exact likelihood model as well, so it covers the classes too; each
-#   pixel is drawn knowing every pixel above it, so its strokes join up, but a wrong early pixel
-#   can never be taken back;
-# - **diffusion** also maximises (a bound on) the likelihood, and refines the whole image over
-#   many steps, each able to correct the last: diverse and sharp, at a price paid in sampling time.
+#   pixel is drawn from what its masked convolutions see of the pixels before it (most of them:
+#   tutorial 06 shows the blind spot), so its strokes join up, but a wrong early pixel can never
+#   be taken back;
+# - **diffusion** trains on a reweighted form of a bound on the likelihood (tutorial 07's
+#   L_simple), and refines the whole image over many steps, each able to correct the last:
+#   diverse and sharp, at a price paid in sampling time.
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4.8))
@@ -118,7 +121,7 @@ ax.set_xlabel("class entropy of the judge's verdicts (diversity; log 10 = 2.30)"
 ax.set_ylabel("mean confidence of the judge (sharpness)")
 ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 ax.set_title("sharp or diverse: the families on the digits")
-save(fig, "06_sharp_or_diverse.png")
+save(fig, "08_sharp_or_diverse.png")
 
 # %% [markdown]
 # ## 3 · Asked for a class
@@ -151,14 +154,14 @@ ax.set_ylabel("share the judge assigns to it")
 ax.set_ylim(0, 1.05)
 ax.legend(fontsize=7, loc="lower right")
 ax.set_title("asked for a class: how often does the judge see it?")
-save(fig, "06_label_accuracy.png")
+save(fig, "08_label_accuracy.png")
 
 # %% [markdown]
 # ## 4 · The generative model as a classifier
 #
-# The seeds' first point, made concrete: a model of p(x | y) *is* a classifier, by Bayes' rule,
+# Tutorial 03's point, made concrete: a model of p(x | y) *is* a classifier, by Bayes' rule,
 # p(y | x) = p(x | y) p(y) / sum_y' p(x | y') p(y'). The conditional PixelCNN computes
-# log p(x | y) exactly, for all ten y, so it can classify the test digits. Tutorial 00's Bernoulli
+# log p(x | y) exactly, for all ten y, so it can classify the test digits. Tutorial 03's Bernoulli
 # counting model did the same with one coin per pixel; the discriminative judge learns p(y | x)
 # directly. (The VAE could too, with its bound in place of log p(x | y); GANs and diffusion have no
 # cheap likelihood to put into Bayes' rule.)
@@ -173,12 +176,14 @@ if pixelcnn is not None and "bayes_accuracy" in pixelcnn.metrics:
 # %% [markdown]
 # ## 5 · Finishing a digit
 #
-# Completion is a prompt made of pixels. Only two families can take it exactly:
+# Completion is a prompt made of pixels. Two families take it directly, one of them exactly:
 # - the **PixelCNN** draws pixels in raster order, so when the top half is given, every pixel of
-#   the bottom half is drawn from p(x_t | x_<t) with the given pixels really in x_<t: an exact
-#   conditional sample (which is why it accepts only `--mask bottom`);
+#   the bottom half is drawn from its model of p(x_t | x_<t) with the given pixels in x_<t: an
+#   exact sample of the model's conditional (which is why it accepts only `--mask bottom`);
 # - **diffusion** works on the whole image at once: at each step it replaces the known half by the
-#   data noised to that step's level, and denoises the rest, so any half can be hidden;
+#   data noised to that step's level, and denoises the rest, so any half can be hidden; the
+#   replacement ties the two halves together only approximately (tutorial 07), and the guidance
+#   and resampling minigen adds tighten it;
 # - a GAN or a VAE would have to search for a z whose picture matches the given half: not a
 #   sample from p(x_hidden | x_given), and not offered here.
 
@@ -191,18 +196,17 @@ for v in visits:
 # %% [markdown]
 # A completion is classified right only about as often as the given half settles the class:
 # a model that must first guess the digit from its top half cannot paint the right bottom for
-# the wrong digit. How often does the top half settle it? Trained and tested on top halves
-# alone, the classifier family's CNN reads the class of 0.87-0.89 of the grey test digits
-# (`tools/investigations/top_half_classifier.py`), and the conditional PixelCNN's Bayes' rule on them about as
-# many (0.89-0.90); a binary top half says less (that Bayes' rule: 0.76-0.78). So on these 8x8
-# digits a completion near 0.85 is already close to what half an image allows.
+# the wrong digit. How often does the top half settle it? A classifier trained and tested on top
+# halves alone, and the conditional PixelCNN's Bayes' rule on them, both answer that question;
+# their full-run numbers are on the results page, and a binary top half says less than a grey
+# one. Tutorial 09 uses completions to answer "which digit is this?" from half of one.
 
 # %% [markdown]
 # ## 6 · How likely is this digit?
 #
 # A likelihood says how surprised a model is by an image: it scores test data, compares
 # models, finds outliers. The PixelCNN's is exact (the chain rule, no approximation); the VAE's
-# is an importance-weighted bound, tight from above as its k grows (tutorial 03). Neither the GAN
+# is an importance-weighted bound, tight from above as its k grows (tutorial 05). Neither the GAN
 # nor this diffusion model reports one: the GAN has no density at all, and diffusion has a bound
 # that takes T network passes per image to compute. Below, the test digits the unconditional
 # PixelCNN finds least and most likely: the unlikely ones are thick, ornate or broken strokes,
@@ -221,7 +225,7 @@ for k in range(10):
         axes[row, k].set_title(f"{-log_p[index]:.0f}", fontsize=8)
         axes[row, k].set_axis_off()
 fig.suptitle("PixelCNN: the least likely test digits (top) and the most likely (bottom), nats", fontsize=10)
-save(fig, "06_likelihood.png")
+save(fig, "08_likelihood.png")
 for v in visits:
     nll = v.metrics.get("nll_iwae", v.metrics.get("nll"))
     if nll is not None:
@@ -251,7 +255,7 @@ ax.set_yscale("log")
 ax.set_ylabel("seconds")
 ax.legend(fontsize=8)
 ax.set_title("the price of 1,000 samples, against training")
-save(fig, "06_sampling_time.png")
+save(fig, "08_sampling_time.png")
 
 # %% [markdown]
 # ## What each family is good and bad at
@@ -265,9 +269,9 @@ save(fig, "06_sampling_time.png")
 #
 # No family wins every column, which is why all four are still in use: GANs where one fast,
 # sharp sample matters; VAEs where a smooth code to move around in matters; autoregressive
-# models (the transformers of tutorial 04 are one) where exact likelihoods and prompts made of
+# models (the transformers of tutorial 06 are one) where exact likelihoods and prompts made of
 # the beginning of the data matter; diffusion where quality and flexible conditioning matter and
 # sampling time can be paid.
 
 # %%
-print(f"tutorial 06 ran in {time.perf_counter() - START:.0f} s{' (quick mode)' * QUICK}")
+print(f"tutorial 08 ran in {time.perf_counter() - START:.0f} s{' (quick mode)' * QUICK}")

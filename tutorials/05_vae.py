@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 03 · VAEs: the artist and the sketch
+# # 05 · VAEs: the artist and the sketch
 #
 # Think of an artist who looks at a painting, makes a quick sketch of it, and later paints a new
 # picture from the sketch alone. A **variational autoencoder** works the same way:
@@ -33,7 +33,7 @@
 # 8. ask for a digit: a conditional VAE, whose z keeps the style while the label picks the class.
 #
 # The data is `digits-binary`: 8x8 handwritten digits, each pixel on or off. Run it as a script
-# (`python tutorials/03_vae.py`, a few minutes on a CPU; `MINIGEN_QUICK=1` trains only briefly) or
+# (`python tutorials/05_vae.py`, a few minutes on a CPU; `MINIGEN_QUICK=1` trains only briefly) or
 # open it as a notebook (jupytext "percent" format). Figures go to `MINIGEN_FIGURES` (default
 # `tutorials/figures/`). The same model trains from the command line:
 # `minigen train vae --data digits-binary`, then `minigen eval DIR`.
@@ -42,7 +42,7 @@
 import time
 
 import numpy as np
-from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder, quick mode
+from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -101,7 +101,7 @@ ax_codes.set_title("autoencoder codes of the test digits\n(dashed: 2 std of N(0,
 ax_codes.set_aspect("equal")
 fig.colorbar(points, ax=ax_codes, label="digit")
 show_grid(ax_dreams, ae_dreams, "the decoder's pictures of 30 codes z ~ N(0, I)", nrow=6)
-save(fig, "03_autoencoder.png")
+save(fig, "05_autoencoder.png")
 
 # %% [markdown]
 # The codes (left) are wherever the encoder happened to put them: one digit's codes in a thin
@@ -125,8 +125,11 @@ save(fig, "03_autoencoder.png")
 # so the **evidence lower bound** is below log p(x), and touches it when q is the true posterior.
 # Splitting p(x, z) = p(x | z) p(z):
 #
-#     ELBO = E_q[log p(x | z)]  -  KL(q(z | x) ‖ N(0, I))
-#            reconstruction        the price of the code
+# $$
+# \mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z \mid x)}[\log p(x \mid z)]}_\text{reconstruction}
+#   - \underbrace{\mathrm{KL}(q(z \mid x) \,\|\, \mathcal{N}(0, I))}_\text{the price of the code}
+#   \;\le\; \log p(x).
+# $$
 #
 # The first term is the autoencoder's loss, with noise: the decoder must paint x from a code
 # *drawn* near mu(x), so nearby codes must paint similar images. The second pulls every q(z | x)
@@ -140,6 +143,18 @@ save(fig, "03_autoencoder.png")
 # learning-rate decay, batch 64, 20,000 steps, and a **KL warm-up**: for the first 10% of the steps
 # the KL term's weight beta rises from 0 to 1, so the decoder learns to use the code before the
 # KL can switch its dimensions off (section 7). After the warm-up the loss is exactly the -ELBO.
+# Here is the training step, and the functions of `minigen/objectives/elbo.py` it calls: one
+# draw of z by the reparameterisation (section 3), the analytic KL, the Bernoulli likelihood.
+#
+# **Your turn.** The workbook's exercises `kl_standard_normal`, `reparameterize` and `iwae_bound`
+# (`minigen learn start DIR`, then `minigen learn check DIR kl_standard_normal reparameterize
+# iwae_bound`) are the three formulas of this chapter; `minigen learn run DIR vae` trains a VAE
+# with yours.
+
+# %%
+show_source(vae.VAE.step, E.reparameterize, E.kl_standard_normal, E.elbo)
+
+# %% [markdown]
 # We train it and plot each term.
 
 # %%
@@ -171,7 +186,7 @@ ax.set_ylabel("nats per image (training batches)")
 ax.set_ylim(0, 45)
 ax.legend()
 ax.set_title("The ELBO's two terms during training")
-save(fig, "03_elbo_terms.png")
+save(fig, "05_elbo_terms.png")
 
 # %% [markdown]
 # A fresh decoder knows nothing (about 44 nats per image: 64 fair coins) and its code costs
@@ -211,6 +226,7 @@ score = f.numpy()[:, None] * (z.numpy() - mu) / sigma ** 2          # f(z) ∇_m
 ratio = score.var(axis=0) / reparam.var(axis=0)
 print("per-dimension variance of the two estimators (score / reparameterised):")
 print(f"  median ratio {np.median(ratio):.0f}x, smallest {ratio.min():.0f}x, largest {ratio.max():.0f}x")
+glue("smallest_ratio", f"{ratio.min():,.0f}")
 standard_error = np.sqrt((score.var(axis=0) + reparam.var(axis=0)) / n_draws)
 print(f"  the means agree: their largest difference is {np.max(np.abs(score.mean(0) - reparam.mean(0)) / standard_error):.1f} "
       f"standard errors")
@@ -230,13 +246,13 @@ ax_var.set_xlabel("latent dimension")
 ax_var.set_ylabel("variance of one estimate")
 ax_var.legend(fontsize=8)
 ax_var.set_title("the reparameterised gradient is far less noisy in every dimension", fontsize=9)
-save(fig, "03_gradient_variance.png")
+save(fig, "05_gradient_variance.png")
 
 # %% [markdown]
 # Same mean, very different spread. The score-function estimate multiplies the value of
 # log p(x | z), tens of nats, by a random direction (z - mu) / sigma²: most of what it measures is
-# noise, and it needs as many times more draws as the ratios printed above (at least a hundred)
-# for the same accuracy. Note the dimensions where the reparameterised variance is tiny: the
+# noise, and it needs as many times more draws as the ratios printed above (here at least
+# {glue:text}`smallest_ratio`) for the same accuracy. Note the dimensions where the reparameterised variance is tiny: the
 # decoder ignores them (section 7), so their gradient is 0 whatever the draw, while the score
 # function still reports noise there.
 # The reparameterised estimate uses how f changes with z, which the decoder's gradient tells us
@@ -265,7 +281,7 @@ ax_codes.set_aspect("equal")
 fig.colorbar(points, ax=ax_codes, label="digit")
 ax_codes.set_title("VAE codes (posterior means) of the test digits", fontsize=9)
 show_grid(ax_grid, flat.decode(grid_codes), "the decoder on a grid of codes in [-2, 2]²", nrow=9)
-save(fig, "03_latent_2d.png")
+save(fig, "05_latent_2d.png")
 
 # %% [markdown]
 # Unlike the autoencoder's, these codes fill the prior's disc: the KL term pulled them there.
@@ -284,7 +300,7 @@ walks = np.concatenate([model.interpolate(test_set.images[first_of[a]], test_set
                         for a, b in pairs])
 fig, ax = plt.subplots(figsize=(7, 3.8))
 show_grid(ax, walks, "latent walks: left, a test digit; right, another; between, the decoded straight line")
-save(fig, "03_latent_walk.png")
+save(fig, "05_latent_walk.png")
 
 # %% [markdown]
 # Each row starts at one digit's reconstruction and ends at the other's; in between the strokes
@@ -308,7 +324,7 @@ draws = (rng.random(probabilities.shape) < probabilities).astype("float32")
 fig, (ax_draws, ax_means) = plt.subplots(1, 2, figsize=(11, 3.8))
 show_grid(ax_draws, draws, "samples: binary draws")
 show_grid(ax_means, probabilities, "the same codes: Bernoulli means")
-save(fig, "03_samples.png")
+save(fig, "05_samples.png")
 
 # %% [markdown]
 # Most draws are recognisable digits, a few are ambiguous or broken: where the decoder is unsure
@@ -338,6 +354,7 @@ _, recon_k, kl_k = model.bounds(images_for_k, k=1000)
 neg_elbo = float((kl_k - recon_k).mean())
 for k, b in zip(ks, bounds_k):
     print(f"  k = {k:>4}: -L_k = {b:.3f} nats")
+glue("iwae_gap", f"{neg_elbo - bounds_k[-1]:.2f}")
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.plot(ks, bounds_k, "o-", label="-L_k (IWAE bound, one set of draws)")
 ax.axhline(neg_elbo, color="tab:red", ls="--", label=f"-ELBO = {neg_elbo:.2f} (analytic KL)")
@@ -346,13 +363,15 @@ ax.set_xlabel("k, importance samples per image")
 ax.set_ylabel("nats per test digit")
 ax.legend()
 ax.set_title("The bound tightens as k grows: -L_k falls towards -log p(x)", fontsize=10)
-save(fig, "03_iwae_gap.png")
+save(fig, "05_iwae_gap.png")
 
 # %% [markdown]
 # -L_1 is the -ELBO (up to the noise of one draw per image); each increase of k lowers it, fast at
-# first and then slowly: the curve flattens towards -log p(x), which it never crosses. The distance
-# between the red line and the last point is (nearly) the gap the encoder leaves,
-# KL(q ‖ p(z | x)) on average: here a little over a nat. `minigen train vae --loss iwae` trains on L_k itself (k = 5 by default).
+# first and then slowly: the curve flattens towards -log p(x). The bound holds *in expectation*:
+# L_k is an average over draws, and one estimate of it (one set of draws, as here) can land on
+# either side of its mean, so with finite draws a single point may even dip below -log p(x), by
+# about its own noise. The distance between the red line and the last point is (nearly) the gap
+# the encoder leaves, KL(q ‖ p(z | x)) on average: {glue:text}`iwae_gap` nats in this run. `minigen train vae --loss iwae` trains on L_k itself (k = 5 by default).
 
 # %% [markdown]
 # ## 7 · Posterior collapse: dimensions the model switched off
@@ -372,6 +391,7 @@ order = np.argsort(-activity)
 active_dims = order[activity[order] > 0.01]
 print(f"{len(active_dims)} of {len(activity)} dimensions active; KL per dimension (nats): "
       f"{', '.join(f'{kl_per_dim[u]:.2f}' for u in order)}")
+glue("active", len(active_dims))
 inactive = int(order[-1])
 base = mu_all[first_of[3]].copy()
 sweep = np.linspace(-3, 3, 10, dtype="float32")
@@ -392,17 +412,17 @@ ax_bar.set_title("active dimensions carry information; the rest sit at the prior
 show_grid(ax_sweep, np.concatenate(rows), "a test 3's code with one dimension swept from -3 to 3")
 for r, label in enumerate([f"dim {order[0]} (active)", f"dim {order[1]} (active)", f"dim {inactive} (inactive)"]):
     ax_sweep.text(-1, 4.5 + 9 * r, label, ha="right", va="center", fontsize=8)
-save(fig, "03_posterior_collapse.png")
+save(fig, "05_posterior_collapse.png")
 
 # %% [markdown]
-# Only about half of the 16 dimensions are active (left: activity above the dotted line, with the
-# KL, all the information the code carries, spent on them); the others have posterior means that
-# do not move with x and a KL of almost 0. The sweeps (right) show what that means: moving the
+# In this run {glue:text}`active` of the 16 dimensions are active (left: activity above the
+# dotted line, with the KL, all the information the code carries, spent on them); the others
+# have posterior means that do not move with x and a KL of almost 0. The sweeps (right) show what that means: moving the
 # code along an active dimension rewrites the digit, along an inactive one changes nothing at all,
-# because the decoder has learnt to ignore it. How many survive depends on training: on the
-# holdout (`tools/holdout/vae_holdout.py`) models trained without the warm-up kept 5 dimensions and a
-# worse bound, and a warm-up over a third or half of the run kept 10-12 and a worse bound again;
-# for 8x8 binary digits a few dimensions are all the data pays for. A decoder powerful enough to
+# because the decoder has learnt to ignore it. How many survive depends on training: on a
+# holdout of the training split (`tools/holdout/vae_holdout.py`), models trained without the
+# warm-up kept fewer dimensions and a worse bound, and a much longer warm-up kept more and a
+# worse bound again; for 8x8 binary digits a few dimensions are all the data pays for. A decoder powerful enough to
 # model x without z (an autoregressive one) can switch off every dimension: full posterior collapse.
 
 # %% [markdown]
@@ -428,18 +448,18 @@ styles = cvae.decode(np.repeat(z_rows, 10, axis=0), labels=list(range(10)) * 5) 
 fig, (ax_styles, ax_asked) = plt.subplots(1, 2, figsize=(11, 3.4))
 show_grid(ax_styles, styles, "one code z per row, painted as y = 0 ... 9 (Bernoulli means)")
 show_grid(ax_asked, cvae.sample(50, 0), "samples (binary draws): y = column")
-save(fig, "03_conditional.png")
+save(fig, "05_conditional.png")
 
 # %% [markdown]
 # Along a row the class changes and the code stays. At 8x8 pixels there is little style for z to
 # keep, so the rows look much alike; what differs from row to row (how bold the strokes are, the
 # bend of the 1 and the 7) is shared by the ten digits of a row. On the right, fresh draws, one
-# class a column: nearly all of them the digit asked for, a few ambiguous (the judge of
-# `minigen eval` finds the requested class in about 97% of a default run's samples).
+# class a column: most of them the digit asked for, a few ambiguous (`minigen eval` reports the
+# share the judge reads as the class asked for, `label_accuracy`; tutorial 09 measures it).
 #
 # A conditional generative model is also a classifier, by Bayes' rule: with equal priors,
 # p(y | x) is proportional to p(x | y), so the label whose model explains x best is the guess
-# (tutorial 00 did this with counts). Here log p(x | y) is the importance-weighted estimate for
+# (tutorial 03 did this with counts). Here log p(x | y) is the importance-weighted estimate for
 # each of the ten labels.
 
 # %%
@@ -449,14 +469,21 @@ log_p_given = np.stack([cvae.bounds(images_cls, k=k_cls, labels=[y] * len(images
                         for y in range(10)], axis=1)                                  # (N, 10): log p(x | y)
 true_labels = test_set.labels[:len(images_cls)]
 nll_true = -log_p_given[np.arange(len(images_cls)), true_labels].mean()
+bayes_right = (log_p_given.argmax(axis=1) == true_labels).mean()
 print(f"-log p(x | true y) = {nll_true:.2f} nats (k = {k_cls}); Bayes' rule classifies "
-      f"{(log_p_given.argmax(axis=1) == true_labels).mean():.1%} of {len(images_cls)} test digits right")
+      f"{bayes_right:.1%} of {len(images_cls)} test digits right")
+nll_unconditional = -model.bounds(images_cls, k=k_cls)[0].mean()
+print(f"the unconditional model on the same digits: -log p(x) = {nll_unconditional:.2f} nats")
+glue("nll_given_label", f"{nll_true:.1f}")
+glue("nll_unconditional", f"{nll_unconditional:.1f}")
+glue("bayes_right", f"{bayes_right:.0%}")
 print(f"tutorial finished in {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]
-# Given the right label a test digit costs about 15 nats (full mode), nearly two fewer than the
-# unconditional model's -log p(x) of section 6: the label is information the decoder no longer has
-# to guess, worth up to log 10 = 2.3 nats when the class is plain from the pixels. And the ten
-# likelihoods classify about 92% of the test digits correctly (full mode), although the model was
-# never trained to classify: it only learnt what each class looks like. The project's classifier,
-# trained for nothing else on the same binary digits, gets 88%.
+# Given the right label a test digit costs {glue:text}`nll_given_label` nats in this run, against
+# {glue:text}`nll_unconditional` for the unconditional model of section 2 on the same digits: the
+# label is information the decoder no longer has to guess, worth at most log 10 = 2.3 nats when
+# the class is plain from the pixels (when the models are trained long enough for the comparison
+# to be fair). And the ten likelihoods classify {glue:text}`bayes_right` of these test digits
+# correctly, although the model was never trained to classify: it only learnt what each class
+# looks like (tutorial 03 set a discriminative classifier against the same question).

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 00 · Discriminative vs generative: two questions about the same digits
+# # 03 · Discriminative vs generative: two questions about the same digits
 #
 # Show a model an 8x8 picture of a handwritten digit. There are two different things it can know:
 #
@@ -29,7 +29,7 @@
 # 4. why the classifier cannot draw, and what it does with noise;
 # 5. the four families of generative models the later tutorials build, each a better p(x).
 #
-# Run it as a script (`python tutorials/00_discriminative_vs_generative.py`, under a minute on a
+# Run it as a script (`python tutorials/03_discriminative_vs_generative.py`, under a minute on a
 # CPU; `MINIGEN_QUICK=1` trains only briefly) or open it as a notebook (jupytext "percent"
 # format). Figures go to the folder named by `MINIGEN_FIGURES` (default `tutorials/figures/`).
 
@@ -61,8 +61,10 @@ def show_digits(ax_grid, images, titles=None, colors=None, vmin=0, vmax=1):
 #
 # `digits` is the UCI set of 1,797 handwritten digits, 8x8 pixels, each pixel a count 0..16 of
 # ink (minigen scales it to [-1, 1]). The first 1,437 are the training split, the last 360 the
-# test split, and the test digits were written by *other people* than the training digits, so the
-# test accuracy measures how well a model generalises to new handwriting.
+# test split. The images come from a small group of writers, and the split follows the order of
+# the file, not the writers, so the same hands may appear on both sides: the test accuracy
+# measures how well a model does on digits it has never seen, not on handwriting it has never
+# seen.
 
 # %%
 train_set, test_set = get_dataset("digits", "train"), get_dataset("digits", "test")
@@ -74,7 +76,8 @@ print("pixel range:", train_set.images.min(), "to", train_set.images.max())
 #
 # A small network (`MLPClassifier`: fully connected layers with ReLUs, printed below) maps the 64
 # pixels to 10 numbers, the *logits*; softmax turns them into p(y | x). Training minimises the
-# cross-entropy -log p(y_true | x), averaged over batches of training digits, with AdamW.
+# cross-entropy -log p(y_true | x) (in *nats*: natural logarithms), averaged over batches of
+# training digits, with AdamW (the layers, the loss and the optimiser are tutorial 02's).
 #
 # We go through the same code path as the command `minigen train classifier --data digits
 # --model mlp`: `make` builds the family with its defaults (steps, batch size, learning rate:
@@ -91,8 +94,8 @@ history, seconds = train(clf, quiet=True)
 metrics = clf.evaluate()
 print(f"trained {config.steps} steps in {seconds:.1f} s; test accuracy {metrics['accuracy']:.1%}, "
       f"test NLL {metrics['nll_nats']:.3f} nats")
-save_loss_curves(history, FIGURES / "00_classifier_loss.png", title="MLP classifier: cross-entropy per step")
-show_file(FIGURES / "00_classifier_loss.png")
+save_loss_curves(history, FIGURES / "03_classifier_loss.png", title="MLP classifier: cross-entropy per step")
+show_file(FIGURES / "03_classifier_loss.png")
 
 # %% [markdown]
 # What it answers: for each test digit, ten probabilities. Below are the first 24 test digits with
@@ -109,7 +112,7 @@ colors = ["tab:red" if i in wrong else "black" for i in show]
 fig, axes = plt.subplots(4, 8, figsize=(8, 4.6))
 show_digits(axes, test_set.images[show], titles, colors, vmin=-1, vmax=1)
 fig.suptitle(f"p(y | x): predicted class (probability); last row: mistakes.  Test accuracy {metrics['accuracy']:.1%}")
-save(fig, "00_classifier_predictions.png")
+save(fig, "03_classifier_predictions.png")
 
 # %% [markdown]
 # ## 2. The generative model: p(x | y), fitted by counting
@@ -167,7 +170,7 @@ theta_images = bayes.theta.numpy().reshape(10, 1, 8, 8)
 fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
 show_digits(axes, theta_images, [f"θ for {y}" for y in range(10)])
 fig.suptitle("p(pixel on | class): the whole generative model", y=1.08)
-save(fig, "00_theta.png")
+save(fig, "03_theta.png")
 
 # %% [markdown]
 # ## 3. Generating: pick a class, flip the coins
@@ -192,7 +195,7 @@ for ax, images, title in ((left, real, "real digits (binarised)"), (right, drawn
     ax.set_yticks(4.5 + 9 * np.arange(10), [str(y) for y in range(10)])
     ax.set_xticks([])
     ax.set_title(title)
-save(fig, "00_real_vs_sampled.png")
+save(fig, "03_real_vs_sampled.png")
 
 # %% [markdown]
 # The drawn digits have the right ink in roughly the right places, but they are speckled and
@@ -310,7 +313,7 @@ hist.set_xlabel("log p(x) under the Bernoulli model (nats)")
 hist.set_ylabel("images")
 hist.legend(fontsize=8)
 hist.set_title("only a generative model scores x itself", fontsize=10)
-save(fig, "00_no_px.png")
+save(fig, "03_no_px.png")
 
 # %% [markdown]
 # ## 6. Where the tutorials go from here

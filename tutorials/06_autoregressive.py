@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 04 · Autoregressive models: the storyteller and the exact likelihood
+# # 06 · Autoregressive models: the storyteller and the exact likelihood
 #
 # An autoregressive model is a storyteller: it listens to the beginning of a story and
 # continues it, one word at a time, each word chosen from what came before. GPT-style language
@@ -27,17 +27,18 @@
 # cross-entropies we can compute and minimise: no bound (as in a VAE), no adversary (as in a
 # GAN). In this tutorial we
 #
-# 1. count letter pairs in 4,647 first names (a bigram model) and train the same model as a
+# 1. count letter pairs in the training split of 5,163 first names (a bigram model) and train the same model as a
 #    table of logits: they agree;
 # 2. give the model more context with an MLP (Bengio et al., 2003) and watch the NLL fall;
-# 3. train a small transformer and look at one head's causal attention over a name;
+# 3. build causal attention from a lower-triangular matrix, train a small transformer and look at
+#    one head's attention over a name;
 # 4. sample with temperature and top-k from the same prompt, and time the KV cache;
-# 5. paint digits pixel by pixel with a PixelCNN: its masks, its samples, and completions of
-#    test digits whose bottom half was hidden;
+# 5. paint digits pixel by pixel with a PixelCNN: its masks, its blind spot, its samples, and
+#    completions of test digits whose bottom half was hidden;
 # 6. give the PixelCNN the label (p(x | y)) and turn it into a classifier with Bayes' rule;
 # 7. put all the models' test NLL in one table.
 #
-# Run it as a script (`python tutorials/04_autoregressive.py`, a few minutes on a CPU;
+# Run it as a script (`python tutorials/06_autoregressive.py`, a few minutes on a CPU;
 # `MINIGEN_QUICK=1` trains only briefly) or open it as a notebook (jupytext "percent" format).
 # The same models train from the command line: `minigen train autoregressive --data names
 # --model bigram|mlp|transformer`, `--data digits-binary` (PixelCNN), then `minigen eval DIR`.
@@ -47,7 +48,8 @@ import math
 import time
 
 import numpy as np
-from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder, quick mode
+from _plots import receptive_fields
+from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -130,11 +132,11 @@ for ax, probs, title in ((axes[0], count_probs, f"counted (+0.03): {count_nll:.3
     ax.set_ylabel("previous letter")
     ax.set_title(title, fontsize=10)
 fig.suptitle("p(next | previous): counting and gradient descent find the same table")
-save(fig, "04_bigram_tables.png")
+save(fig, "06_bigram_tables.png")
 
 # %% [markdown]
-# The two tables look alike cell for cell: after "q" comes "u", names end after "a" and "n" more
-# than after "b", and names start (row ".") with "a", "j", "m" and "k" far more often than with "x".
+# The two tables look alike cell for cell: after "q" comes "u", names end after some letters far
+# more often than after others, and row "." (how names start) is far from uniform.
 # The trained table differs only where there is little data: a pair never seen in training has
 # count 0, and its logit keeps falling as long as training lasts, so a finite run stops at a
 # finite logit. Stopping plays the part of the +0.03.
@@ -160,6 +162,9 @@ for k in contexts:
     by_context[k] = per_char(t)
     print(f"MLP, context {k}: {by_context[k]:.4f} nats per character ({mlp_steps} steps)")
 mlp = t                                                  # the context-8 one
+for k in contexts:
+    glue(f"mlp_{k}", f"{by_context[k]:.3f}")
+glue("bigram_nll", f"{bigram_nll:.3f}")
 
 fig, ax = plt.subplots(figsize=(5, 3.4))
 ax.plot(contexts, [by_context[k] for k in contexts], "o-", label="MLP")
@@ -169,21 +174,69 @@ ax.set_ylabel("test nats per character")
 ax.set_xticks(contexts)
 ax.legend()
 ax.set_title("A longer context, a better storyteller")
-save(fig, "04_mlp_context.png")
+save(fig, "06_mlp_context.png")
 
 # %% [markdown]
 # With one letter of context the MLP is a bigram model with extra steps and lands near the
-# table. Three letters help a lot (names are made of syllables), eight a little more: most of
-# what can be said about the next letter is in the last few.
+# table ({glue:text}`mlp_1` nats per character in this run, the table {glue:text}`bigram_nll`).
+# Three letters help ({glue:text}`mlp_3`: names are made of syllables), eight a little more or
+# not at all ({glue:text}`mlp_8`): most of what can be said about the next letter is in the last
+# few.
 
 # %% [markdown]
 # ## 3 · A small transformer, and what one head looks at
 #
-# A GPT reads the whole prefix. Each position gets a token embedding plus a learnt position
-# embedding; pre-LayerNorm blocks mix positions with **causal self-attention** (query t scores
-# every key 0..t; later keys get -inf before the softmax, so their weights are exactly 0) and
-# process each position with a GELU MLP. Three blocks of width 64 with 4 heads, as
-# `minigen train autoregressive --data names` trains by default.
+# A GPT reads the whole prefix. How can position t use *all* the positions before it, and none
+# after? Build it up. The simplest mixing is an average: with a lower-triangular matrix of ones,
+# row t sums positions 0..t, and dividing each row by its count averages them:
+
+# %%
+T_demo, d_demo = 5, 4
+rng_demo = np.random.default_rng(0)
+x_demo = rng_demo.standard_normal((T_demo, d_demo))              # five positions, four features
+tril = np.tril(np.ones((T_demo, T_demo)))
+print("lower-triangular ones:\n", tril)
+average = (tril / tril.sum(axis=1, keepdims=True)) @ x_demo       # row t: mean of positions 0..t
+print("row 2 of the average equals the mean of positions 0, 1, 2:",
+      np.allclose(average[2], x_demo[:3].mean(axis=0)))
+
+# %% [markdown]
+# Attention lets the data choose the weights instead. Each position makes a query q and a key k;
+# the score of key s for query t is q_t · k_s / sqrt(d). The triangle becomes a **mask**: the
+# scores of later keys are set to -inf, so after the softmax their weights are exactly 0, and
+# each row's weights still sum to 1 (uniform scores give back the average above):
+#
+# $$
+# \mathrm{attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt d} + M\right) V,
+# \qquad M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t. \end{cases}
+# $$
+#
+# minigen's `F.scaled_dot_product_attention(q, k, v, causal=True)` is that formula (a fused
+# primitive, with its own backward); the few NumPy lines below give the same numbers.
+
+# %%
+q_demo, k_demo, v_demo = (rng_demo.standard_normal((T_demo, d_demo)) for _ in range(3))
+scores = q_demo @ k_demo.T / math.sqrt(d_demo)
+scores[tril == 0] = -np.inf                                        # the causal mask
+weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+weights /= weights.sum(axis=1, keepdims=True)                      # softmax, row by row
+print("weights (zero above the diagonal):\n", weights.round(2))
+by_minigen = F.scaled_dot_product_attention(*(mg.tensor(a[None], dtype="float64") for a in (q_demo, k_demo, v_demo)),
+                                            causal=True).numpy()[0]
+print("equal to minigen's causal attention:", np.allclose(weights @ v_demo, by_minigen))
+
+# %% [markdown]
+# A transformer layer runs several such heads side by side, each on its own slice of the
+# features, in `nn.CausalSelfAttention`:
+
+# %%
+show_source(nn.CausalSelfAttention.forward)
+
+# %% [markdown]
+# Each position gets a token embedding plus a learnt position embedding; pre-LayerNorm blocks
+# mix positions with that causal self-attention and process each position with a GELU MLP.
+# Three blocks of width 64 with 4 heads, as `minigen train autoregressive --data names` trains
+# by default (here for fewer steps).
 
 # %%
 tick = time.perf_counter()
@@ -223,7 +276,7 @@ for ax, layer in zip(axes, (0, len(transformer.net.blocks) - 1)):
     ax.set_ylabel("query: the position predicting the next letter")
     ax.set_title(f"layer {layer + 1}, head 1", fontsize=10)
 fig.suptitle(f"Causal attention over '.{name}': nothing above the diagonal (the future) gets any weight")
-save(fig, "04_attention.png")
+save(fig, "06_attention.png")
 RESULTS.append(("mlp (context 8)", "names", -mlp.log_prob(test_names).mean(), by_context[8]))
 RESULTS.append(("transformer", "names", -transformer.log_prob(test_names).mean(), transformer_nll))
 
@@ -258,20 +311,30 @@ for col, (title, options) in enumerate(settings):
         ax.text(col / len(settings), 0.9 - row * 0.075, sample, family="monospace", fontsize=9, va="top")
 ax.set_axis_off()
 ax.set_title("Twelve names starting with 'mar' from the transformer, under five sampling rules")
-save(fig, "04_temperature_top_k.png")
+save(fig, "06_temperature_top_k.png")
 
 # %% [markdown]
-# At T = 0.5 the names are familiar ones (the likeliest continuations: "maria", "marie",
-# "martha"...); at T = 1.5 they get stranger (rare letter pairs the model would seldom pick); top-3 keeps the model's own temperature but never picks a rare letter;
-# and T → 0 gives one name twelve times: the greedy continuation.
+# At T = 0.5 the names are the likeliest continuations, the common ones; at T = 1.5 they get
+# stranger (rare letter pairs the model would seldom pick); top-3 keeps the model's own
+# temperature but never picks a rare letter; and T → 0 gives one name twelve times: the greedy
+# continuation.
 #
 # **The KV cache.** Drawing letter t + 1 needs the attention over positions 0..t. Recomputing all
 # of them every step repeats work: positions 0..t-1's keys and values do not change. So the
 # attention layer takes a cache (`nn.CausalSelfAttention.forward(x, cache)`): it keeps the keys
 # and values it has computed ((B, heads, t, D)) and, given one new position, computes only that
-# one's, through the same weights. The transformer's `decode_step` runs each block that way; the
-# tests check that its logits equal the full forward pass at every step. Here is what it saves
-# when drawing 1,000 names:
+# one's, through the same weights (`remember`, below: `forward` above calls it when given a
+# cache). The transformer's `decode_step` runs each block that way; the tests check that its
+# logits equal the full forward pass at every step.
+
+# %%
+from minigen.models.text import Transformer
+from minigen.nn.attention import remember
+
+show_source(remember, Transformer.decode_step)
+
+# %% [markdown]
+# Here is what it saves when drawing 1,000 names:
 
 # %%
 timings = {}
@@ -287,7 +350,7 @@ fig, ax = plt.subplots(figsize=(5, 2.4))
 ax.barh(["full recomputation", "KV cache"], [timings[False], timings[True]], color=["0.6", "tab:blue"])
 ax.set_xlabel("seconds to draw 1,000 names")
 ax.set_title("The same names, less work")
-save(fig, "04_kv_cache.png")
+save(fig, "06_kv_cache.png")
 
 # %% [markdown]
 # ## 5 · PixelCNN: painting digits pixel by pixel
@@ -310,9 +373,57 @@ for ax, (size, kind) in zip(axes, ((7, "A"), (3, "B"))):
     ax.set_yticks(np.arange(size + 1) - 0.5, [])
     ax.grid(color="tab:gray", lw=0.8)
     ax.tick_params(length=0)
-save(fig, "04_pixelcnn_masks.png")
+save(fig, "06_pixelcnn_masks.png")
 
 # %% [markdown]
+# **The blind spot.** Stacking masked layers lets each pixel see further up, but not everything
+# before it. A 3x3 mask-B kernel reaches one pixel up-right; each layer's view grows one pixel to
+# the right per row up, while the rows above grow only as far right as that diagonal reaches, so
+# a wedge of pixels above and to the right stays invisible however deep the stack. We can ask the
+# network itself, with autograd: the gradient of pixel (r, c)'s logit with respect to the input
+# image is non-zero exactly at the input pixels it can see. Here for the trained network below,
+# summed over a batch of random inputs:
+
+# %%
+from minigen.models.pixelcnn import PixelCNN
+
+
+def visible(net, r, c, samples=16):
+    """(H, W) bool: the input pixels that pixel (r, c)'s logit depends on (its gradient is not 0)."""
+    x = mg.tensor((np.random.default_rng(0).random((samples, 1, 8, 8)) < 0.4).astype("float32"),
+                  requires_grad=True)
+    (grad,) = mg.grad(net(x)[:, 0, r, c].sum(), x)
+    return np.abs(grad.numpy()).sum(axis=(0, 1)) > 0
+
+
+mg.manual_seed(0)
+probe = PixelCNN(width=16, blocks=5)                       # the default shape: 7x7 mask A, five 3x3 mask B
+probe.eval()
+where = [(4, 0), (4, 4), (7, 7)]
+views = {rc: visible(probe, *rc) for rc in where}
+for (r, c), seen in views.items():
+    before = np.arange(64).reshape(8, 8) < 8 * r + c
+    blind = [(int(a), int(b)) for a, b in np.argwhere(before & ~seen)]
+    assert not (seen & ~before).any(), "a pixel saw the future"
+    print(f"pixel {(r, c)} sees {int(seen.sum())} of the {int(before.sum())} pixels before it; blind to {blind}")
+save(receptive_fields(views), "06_pixelcnn_blind_spot.png")
+
+# %% [markdown]
+# Pixel (4, 0), at the start of a row, cannot see pixels (3, 4) to (3, 7): the right half of the
+# row just above it, which a reader of the image would call its most informative context. So
+# "each pixel is drawn knowing every pixel before it" is true of the model class (the chain rule
+# allows it) but not of this network: its conditionals ignore part of the past. The likelihood
+# is still exact (every conditional is a proper distribution, and nothing from the future leaks
+# in); the model is just weaker than it could be.
+#
+# The **gated PixelCNN** (van den Oord et al., 2016, "Conditional image generation with PixelCNN
+# decoders") removes the blind spot with two stacks. A *vertical* stack sees every pixel of all
+# the rows above (its kernel covers whole rows, and its output is shifted down by one row so that
+# it never sees the current row); a *horizontal* stack sees the pixels to the left in the current
+# row, and adds the vertical stack's output at each layer. Together, each pixel sees the full
+# past. minigen's PixelCNN keeps the simpler single stack: on 8x8 digits a 7x7 first layer
+# already covers most of the past.
+#
 # One 7x7 mask-A layer to 64 channels, five residual 3x3 mask-B blocks, two 1x1 layers to one
 # logit per pixel: p(pixel = 1 | pixels before it) = sigmoid(logit). The NLL of an image is the
 # sum of 64 binary cross-entropies, computed in one pass (teacher forcing); sampling needs 64
@@ -357,10 +468,21 @@ axes[1].set_yticks([5 + 9 * r for r in range(len(rows))], names)
 axes[1].set_xticks([])
 axes[1].set_title("test digits, bottom half hidden and filled in", fontsize=10)
 axes[0].set_axis_off()
-save(fig, "04_pixelcnn_samples_and_completions.png")
+save(fig, "06_pixelcnn_samples_and_completions.png")
 
 # %% [markdown]
-# The samples are digit-like strokes, most of them readable. In the completions each column
+# Sampling is the chain rule run forward: pixel by pixel in raster order, each drawn from its
+# conditional given the pixels already drawn (a given top half is simply pixels already there).
+# `fill` does it, one row's logits at a time:
+
+# %%
+from minigen.models.pixelcnn import PixelCNNModel
+
+show_source(PixelCNNModel.fill)
+
+# %% [markdown]
+# The samples are digit-like strokes (after a full run; the quick build's few steps leave them
+# rough). In the completions each column
 # keeps the given top half exactly; the model paints the bottom conditioned on it, so the three
 # completions of one digit differ in detail but continue the same strokes, and often (not
 # always) close them into the true digit. Only the **bottom** half can be completed this way:
@@ -389,8 +511,8 @@ print(f"conditional PixelCNN: {conditional.config.steps} steps and 50 samples in
 #
 #     p(y | x) = p(y) p(x | y) / sum_y' p(y') p(x | y'),  log p(y | x) = log_softmax_y (log p(x | y) + log p(y))
 #
-# ten exact likelihoods per test digit (one pass each), one log-softmax. This is tutorial 00's
-# point turned around: a generative model answers "which class?" too. Tutorial 00's naive Bayes
+# ten exact likelihoods per test digit (one pass each), one log-softmax. This is tutorial 03's
+# point turned around: a generative model answers "which class?" too. Tutorial 03's naive Bayes
 # model does the same with pixels independent given the class; the PixelCNN's p(x | y) knows
 # how strokes continue. And because the top half's likelihood is the first half of the chain
 # rule, p(y | top half) is exact as well: how sure can one be from half a digit?
@@ -441,16 +563,13 @@ axes[2].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 axes[2].set_yticks([5 + 9 * r for r in range(len(rows))], ["true"] + [f"y = {k}" for k in (0, 3, 7, 9)])
 axes[2].set_xticks([])
 axes[2].set_title("their top halves, finished as\nthe class asked for (--label)", fontsize=10)
-save(fig, "04_conditional_pixelcnn.png")
+save(fig, "06_conditional_pixelcnn.png")
 
 # %% [markdown]
 # Each column of samples is the class asked for (a short, narrow run: many are readable, not
-# all). As a classifier this short run is no better than naive Bayes (the printout above); the
-# default conditional run (`minigen train autoregressive --data digits-binary --conditional`:
-# 900 steps, 64 channels) classifies 88-91% of the test digits (seeds 0-2), as many as the
-# discriminative MLP the project judges samples with (88%) or a little more, with about the
-# same -log p(y | x) as a CNN classifier (0.38-0.44 nats against 0.44), which is right more
-# often (93%).
+# all). As a classifier this short run can be compared with naive Bayes in the printout above;
+# the default conditional run (`minigen train autoregressive --data digits-binary
+# --conditional`) is measured against the discriminative classifiers on the results page.
 # The curves show the classifier's confidence: over the whole digit the posterior is usually
 # peaked on one class (a confident mistake happens too); from the top half alone it spreads
 # over the classes whose tops look alike. That spread is what an unlabelled completion faces:
@@ -477,7 +596,13 @@ print("(quick mode: every model trained only briefly)" if QUICK else
 print(f"tutorial time: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]
-# From bigram to MLP to transformer the storyteller remembers more of the story and the NLL
-# falls. All four are trained the same way (maximum likelihood, teacher forcing) and sampled the
-# same way (one token at a time); only the causal mask differs: a one-token window, a k-token
-# window, causal attention, masked convolutions.
+# From the bigram to the MLP the storyteller remembers more of the story and the NLL falls
+# clearly. From the MLP with eight letters of context to the transformer, which sees the whole
+# name, there is little left to gain on names: most of what predicts the next letter lies in the
+# last few letters, and with the defaults' full training the two end level, within the noise
+# between seeds (the results page). All four are trained the same way (maximum likelihood,
+# teacher forcing) and sampled the same way (one token at a time); only the causal mask differs:
+# a one-token window, a k-token window, causal attention, masked convolutions.
+#
+# **Your turn.** The workbook's `causal_attention` and `pixelcnn_mask` are this chapter's two
+# masks (`minigen learn start DIR`, then `minigen learn check DIR causal_attention pixelcnn_mask`).

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Diffusion: noise, then denoise
+# # 07 · Diffusion: noise, then denoise
 #
 # A diffusion model never learns to draw in one go. It learns one small, easy thing: given a
 # noisy example, **which noise was added?** Generation then runs the noising backwards, from
@@ -30,7 +30,7 @@
 # 7. ask for a class: train on digits *and* their labels, and steer the sampler toward the
 #    class asked for with classifier-free guidance, trading diversity for clarity.
 #
-# Run it as a script (`python tutorials/05_diffusion.py`, a few minutes on a CPU;
+# Run it as a script (`python tutorials/07_diffusion.py`, a few minutes on a CPU;
 # `MINIGEN_QUICK=1` trains only briefly) or open it as a notebook (jupytext "percent" format).
 # Figures go to the folder named by `MINIGEN_FIGURES` (default `tutorials/figures/`). The same
 # models train from the command line: `minigen train diffusion --data 8gaussians` (or `digits`),
@@ -148,7 +148,7 @@ ax.plot(np.array(chain_mean) / x0_value, ":", c="k", label="the chain iterated (
 ax.set_xlabel("level t")
 ax.legend(fontsize=8)
 fig.suptitle("Noising a digit and a swiss roll with q(x_t | x_0) (linear schedule, T = 1000)")
-save(fig, "05_forward_process.png")
+save(fig, "07_forward_process.png")
 
 # %% [markdown]
 # By t = 300 the digit is hard to make out and the roll is a smudge; at t = 1000 both are
@@ -221,7 +221,7 @@ for ax, t in zip(axes, [T2, T2 // 2, T2 // 5, 2]):
     ax.set_title(f"t = {t}: abar_t = {bars2[t]:.3g}", fontsize=10)
 fig.suptitle("The learned score -eps_theta(x, t) / sqrt(1 - abar_t): arrows point uphill "
              "(direction only; colour = log length); grey: the data noised to level t")
-save(fig, "05_score_field.png")
+save(fig, "07_score_field.png")
 
 # %% [markdown]
 # At t = T (and still at t = T/2) the noised data is a single round blob and the field points
@@ -250,7 +250,7 @@ for ax, (sampler, steps) in zip(axes, [("ddpm", T2), ("ddim", 20)]):
     ax.set_ylim(-3, 3)
     ax.set_aspect("equal")
     ax.set_title(f"{sampler.upper()}, {steps} steps: from noise (black) to samples (red)", fontsize=10)
-save(fig, "05_reverse_trajectories.png")
+save(fig, "07_reverse_trajectories.png")
 
 # %% [markdown]
 # DDPM's paths wander (each step adds noise) and only commit to a blob late; DDIM's are smooth
@@ -298,7 +298,7 @@ ax.set_xlabel(f"seconds to sample {n_judged} digits")
 ax.set_ylabel("Fréchet distance to the test digits (lower is better)")
 ax.legend()
 ax.set_title("DDPM against DDIM: quality against sampling time (labels: steps)")
-save(fig, "05_samplers.png")
+save(fig, "07_samplers.png")
 
 # %% [markdown]
 # Time is proportional to the number of steps: one network pass each. In a full run (the
@@ -343,7 +343,7 @@ for side in ("top", "left"):
     rows += [np.where(hidden, 0.5, given), filled[side]]
 show_images(axes[1], np.concatenate(rows), 10,
             "test digits; top half hidden (grey), filled in; left half hidden, filled in")
-save(fig, "05_samples_and_inpainting.png")
+save(fig, "07_samples_and_inpainting.png")
 np.testing.assert_array_equal(filled["top"][~half_mask(given.shape, "top")],
                               given[~half_mask(given.shape, "top")])
 print(f"the kept pixels are the given ones, exactly; whole tutorial: {time.perf_counter() - START:.0f} s")
@@ -431,7 +431,7 @@ bottom = top[1, :].subgridspec(1, 2)
 for j, w in enumerate((WEIGHTS[0], WEIGHTS[-1])):
     show_images(fig.add_subplot(bottom[0, j]), grids[w], 10, f"W = {w:g}: column k asked for class k")
 fig.tight_layout()
-save(fig, "05_guidance.png")
+save(fig, "07_guidance.png")
 print(f"whole tutorial: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]

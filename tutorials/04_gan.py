@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 02 · GANs: the forger and the critic
+# # 04 · GANs: the forger and the critic
 #
 # A generative adversarial network is two networks trained against each other:
 #
@@ -31,7 +31,7 @@
 # 5. finish with a convolutional GAN (DCGAN) that draws handwritten digits;
 # 6. and ask it for a particular digit: a conditional GAN, where G and D both see the label.
 #
-# Run it as a script (`python tutorials/02_gan.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
+# Run it as a script (`python tutorials/04_gan.py`, a few minutes on a CPU; `MINIGEN_QUICK=1`
 # trains only briefly) or open it as a notebook (jupytext "percent" format). Figures go to the
 # folder named by `MINIGEN_FIGURES` (default `tutorials/figures/`). The same models train from
 # the command line: `minigen train gan --data 8gaussians`, then `minigen eval DIR`.
@@ -41,7 +41,7 @@ import time
 
 import matplotlib
 import numpy as np
-from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder, quick mode
+from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -97,6 +97,11 @@ def train_with_snapshots(gan, at, draw):
 # and then V = -log 4 + 2 JSD(p_data ‖ p_g): against a perfect critic the forger minimises the
 # Jensen-Shannon divergence, and wins (V = -log 4, D* = 1/2 everywhere) when p_g = p_data.
 #
+# $$
+# D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}, \qquad
+# V(D^*, G) = -\log 4 + 2\, \mathrm{JSD}(p_\text{data} \,\|\, p_g).
+# $$
+#
 # **Two losses for G.** The game as written has G *minimise* log(1 - D(G(z))): the *saturating*
 # loss. In practice G *maximises* log D(G(z)) instead: the *non-saturating* loss. Same fixed
 # point, very different gradients when D is winning. Here are both, and their derivatives
@@ -127,7 +132,7 @@ ax_grad.axvspan(0, 0.05, color="0.9")
 ax_grad.text(0.06, 2e-3, "D wins:\nthe saturating\ngradient vanishes", fontsize=8)
 ax_grad.legend(fontsize=8)
 fig.suptitle("Both generator losses go down as D(G(z)) goes up; only one has a gradient when D(G(z)) ≈ 0")
-save(fig, "02_generator_losses.png")
+save(fig, "04_generator_losses.png")
 
 # %% [markdown]
 # On the left, both losses fall as the fakes fool D more. On the right, their slopes: the
@@ -141,7 +146,11 @@ save(fig, "02_generator_losses.png")
 # The data: 8 blobs on a circle of radius 2, each with standard deviation 0.02. A generator
 # that only gets "close" fails here: a sample counts as **high quality** when it lies within
 # 3 standard deviations (0.06) of a centre, and a mode is **covered** when at least 1% of
-# 2,500 samples are high-quality samples of it. These are the numbers `minigen eval` prints.
+# 2,500 samples are high-quality samples of it. A third number compares the whole cloud of
+# samples with the test points: the **energy distance**, 2 E‖X - Y‖ - E‖X - X'‖ - E‖Y - Y'‖
+# over samples X and test points Y, which is 0 only when the two distributions are equal; its
+# *floor* is what two samples of the true data score against each other. These are the numbers
+# `minigen eval` prints.
 #
 # One training step (`GAN.step` in `minigen/models/gan.py`) is the game, move by move, as in
 # Goodfellow et al.'s Algorithm 1:
@@ -151,6 +160,15 @@ save(fig, "02_generator_losses.png")
 # 2. **G's move**: fresh fakes, score them with D frozen, the non-saturating loss, one Adam step
 #    on G. The gradient flows *through* D into G: D's verdict is G's teacher.
 #
+# Here is that step, as it is in minigen (`self.update` is zero_grad, backward, clip and the
+# optimiser's step; the WGAN-GP branch is section 4's):
+
+# %%
+from minigen.models.gan import GAN
+
+show_source(GAN.step)
+
+# %% [markdown]
 # The defaults (what `minigen train gan --data 8gaussians` runs): two hidden layers of 256 units
 # in both networks, Adam with betas (0.5, 0.999), batch 256, 6,000 steps, D's learning rate twice
 # G's (two time scales: the critic keeps up with the forger), and both learning rates decaying
@@ -179,7 +197,7 @@ tick = time.perf_counter()
 train_with_snapshots(gan, snapshot_steps, draw_snapshot)
 d_colorbar(fig, axes)
 fig.suptitle("A GAN learning 8 Gaussians (non-saturating loss); behind: D(x), red = 'real'")
-save(fig, "02_training_snapshots.png")
+save(fig, "04_training_snapshots.png")
 final = gan.evaluate()
 print(f"trained {total} steps in {time.perf_counter() - tick:.0f} s")
 for step, modes, hq in progress:
@@ -258,14 +276,21 @@ ax_belief.set_ylabel("mean D(G(z))")
 ax_belief.set_ylim(-0.02, 1.02)
 ax_belief.legend()
 fig.suptitle("Against a winning critic: the saturating loss has (almost) no gradient, the non-saturating one escapes")
-save(fig, "02_saturation.png")
+save(fig, "04_saturation.png")
 for name, (norms, beliefs) in runs.items():
     print(f"{name:>15}: first gradient norm {norms[0]:.2g}, D(G(z)) {beliefs[0]:.2g} -> {beliefs[-1]:.2g}")
+(sat_norms, sat_beliefs), (ns_norms, ns_beliefs) = runs["saturating"], runs["non-saturating"]
+fooled = np.flatnonzero(ns_beliefs > 0.5)
+glue("gradient_ratio", f"{ns_norms[0] / sat_norms[0]:,.0f}")
+glue("saturating_end", f"{sat_beliefs[-1]:.2g}")
+glue("fooled_after", f"{fooled[0] + 1} steps" if len(fooled) else f"more than {ALONE} steps")
+glue("alone_steps", ALONE)
 
 # %% [markdown]
-# The saturating generator starts with a gradient more than a thousand times smaller and after
-# all its steps D still rejects its samples; the non-saturating one fools the frozen D within
-# about ten steps. (A frozen D is easy to fool: this is a demonstration of gradients, not a way to
+# The saturating generator starts with a gradient {glue:text}`gradient_ratio` times smaller than
+# the non-saturating one, and after its {glue:text}`alone_steps` steps D still gives its samples a
+# mean D(G(z)) of {glue:text}`saturating_end`; the non-saturating one fools the frozen D (mean
+# D(G(z)) above 1/2) after {glue:text}`fooled_after`. (A frozen D is easy to fool: this is a demonstration of gradients, not a way to
 # train. In the real game D moves too.)
 #
 # One more honest remark: with Adam, the difference is partly hidden. Adam divides each step by
@@ -291,8 +316,11 @@ for name, (norms, beliefs) in runs.items():
 # which is the earth mover's (Wasserstein-1) distance between the data and the samples. Unlike
 # the JSD it keeps saying *how far* every sample is from the data, so the gradient on G points
 # toward every blob, not just the nearest one D happens to like. The Lipschitz constraint is
-# enforced softly, with a penalty on the critic's gradient norm on random points between real
-# and fake samples, E[(‖∇_x f(x̂)‖ - 1)^2]. That penalty contains a gradient, and the critic's
+# enforced softly. The optimal critic has gradient norm 1 on the straight lines between the
+# pairs of points that the optimal transport plan matches (each sample with the data point it
+# should move to); WGAN-GP does not know that plan, so it penalises the gradient norm on random
+# points between a real and a fake sample instead, E[(‖∇_x f(x̂)‖ - 1)^2]: a heuristic that
+# works well, not the exact condition. That penalty contains a gradient, and the critic's
 # update needs *its* gradient: `mg.grad(..., create_graph=True)`, double backward. The critic is
 # trained 5 times per generator step.
 
@@ -330,7 +358,7 @@ for (maker, when), row_axes in zip(makers, axes):
 d_colorbar(fig, axes[0])
 fig.suptitle("Top: a non-saturating GAN without the stabilising tricks hops between modes (behind: D(x)).\n"
              "Bottom: WGAN-GP (behind: the critic's score f(x), red = high; its scale is arbitrary)")
-save(fig, "02_mode_collapse_vs_wgan.png")
+save(fig, "04_mode_collapse_vs_wgan.png")
 
 # %% [markdown]
 # Top row: the samples gather in one narrow arc, D calls that place fake (blue) and everything
@@ -338,7 +366,7 @@ save(fig, "02_mode_collapse_vs_wgan.png")
 # at all, and no high-quality ones. Bottom row: the WGAN-GP critic's score is a smooth
 # landscape (red = high) with a bump on every blob, and the samples spread over all eight and
 # then tighten. The price: five critic steps per generator step, each with a double backward,
-# so WGAN-GP costs about three times as much per generator update as the plain GAN.
+# so each generator update of WGAN-GP costs several times one of the plain GAN.
 
 # %% [markdown]
 # ## 5 · DCGAN: drawing digits
@@ -346,7 +374,7 @@ save(fig, "02_mode_collapse_vs_wgan.png")
 # For images, the networks become convolutional (Radford et al., 2015). G starts from z as a
 # 1x1 image with 32 channels and *upsamples* with transposed convolutions (each input pixel
 # paints a 4x4 patch of the output), with BatchNorm and ReLU between, and a tanh at the end:
-# 1x1 -> 2x2 -> 4x4 -> 8x8. D mirrors it with strided convolutions and LeakyReLU: 8x8 -> 4x4 ->
+# 1x1 -> 2x2 -> 4x4 -> 8x8 (BatchNorm and transposed convolutions are tutorial 02's). D mirrors it with strided convolutions and LeakyReLU: 8x8 -> 4x4 ->
 # 2x2 -> one logit. The loss is the same non-saturating game.
 #
 # How do we know the digits are any good? We ask the project's own digits classifier (the
@@ -369,6 +397,9 @@ print(f"samples:     classes found {judged['classes_found']}, class entropy {jud
 print(f"test digits: class entropy {judged['test_class_entropy']:.3f}, "
       f"mean confidence {judged['test_mean_confidence']:.3f}")
 print(f"Frechet distance {judged['frechet_distance']:.2f} (real train vs test: {judged['frechet_floor']:.2f})")
+for key in ("class_entropy", "test_class_entropy", "mean_confidence", "test_mean_confidence", "frechet_distance"):
+    glue(f"dcgan_{key}", f"{judged[key]:.2f}")
+glue("dcgan_classes", judged["classes_found"])
 
 samples = dcgan.sample(100, seed=0)                                      # (100, 1, 8, 8) in [0, 1]
 real = (dcgan.test_data.images[:100] + 1) / 2
@@ -390,15 +421,17 @@ ax.set_ylabel(f"samples (of {judged['samples']})")
 ax.set_title(f"entropy {judged['class_entropy']:.2f} nats, confidence {judged['mean_confidence']:.2f}")
 ax.legend()
 fig.suptitle("DCGAN on 8x8 digits: what it draws, and what a classifier thinks it drew")
-save(fig, "02_dcgan_digits.png")
+save(fig, "04_dcgan_digits.png")
 
 # %% [markdown]
-# The samples are recognisable digits of every class, at the resolution of the data (8x8, 17
-# grey levels). The classifier finds all ten, not far from evenly (an entropy of about 2.27
-# nats against 2.30 for the test digits; ones are drawn least often): no mode collapse here.
-# It is a little less sure of them than of real digits (a mean confidence near 0.87 against
-# 0.97): most samples are clearly one digit, some are smudged in between. The Frechet distance
-# stays above the real-vs-real floor: the classifier's features still tell samples from digits.
+# In this run the classifier finds {glue:text}`dcgan_classes` classes among the samples, with a
+# class entropy of {glue:text}`dcgan_class_entropy` nats against {glue:text}`dcgan_test_class_entropy`
+# for the test digits (the histogram shows which digits are drawn least often), and a mean
+# confidence of {glue:text}`dcgan_mean_confidence` against {glue:text}`dcgan_test_mean_confidence`
+# on real digits. A collapsed generator would show a low entropy; smudged samples, a low
+# confidence. The Frechet distance stays above the real-vs-real floor: the classifier's
+# features still tell samples from digits. (A full run of the defaults draws recognisable digits
+# of every class; the quick build's 30 steps do not.)
 
 # %% [markdown]
 # ## 6 · Asking for a digit: the conditional GAN
@@ -433,6 +466,10 @@ rows = np.stack([conditional.sample(10, seed=0, label=k)[:, 0] for k in range(10
 ink = rows.mean(axis=(2, 3))                                 # (10, 10): how much ink each sample has
 ink = ink - ink.mean(axis=1, keepdims=True)                  # less each digit's own average
 print(f"share of the variation in ink that the column (z) explains: {ink.mean(axis=0).var() / ink.var():.2f}")
+glue("ink_share", f"{ink.mean(axis=0).var() / ink.var():.2f}")
+glue("label_accuracy", f"{judged['label_accuracy']:.2f}")
+glue("conditional_fd", f"{judged['frechet_distance']:.1f}")
+glue("conditional_entropy", f"{judged['class_entropy']:.2f}")
 fig, axes = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [1, 1.1]})
 padded = np.pad(rows, ((0, 0), (0, 0), (1, 1), (1, 1)))
 axes[0].imshow(np.block([[padded[k, j] for j in range(10)] for k in range(10)]),
@@ -447,19 +484,18 @@ axes[1].set_xlabel("digit asked for")
 axes[1].set_ylabel("share the classifier calls that digit")
 axes[1].legend(loc="lower right")
 fig.suptitle("conditional DCGAN: the label says which digit, z how it is written")
-save(fig, "02_conditional_gan.png")
+save(fig, "04_conditional_gan.png")
 
 # %% [markdown]
 # Each row is one digit, asked for by its label; each column is one z, shared by all ten rows.
-# The label decides the digit and z much of what is left, the same way for every digit: in
-# this run (seed 0) the second column is bold in every row and the third leans, and of the
-# variation in ink from sample to sample (less each digit's own average) the column explains
-# about two thirds (0.68). The judge agrees with the labels: of 100 samples asked for each
-# digit, about 96% are seen as that digit (label accuracy 0.96 for this run, seed 0; 0.95-0.98
-# over seeds 0-2), the 8s and 7s least often. Asking for the label costs nothing in quality: the
-# Frechet distance is, if anything, below the unconditional DCGAN's of section 5 (8.4 against
-# 10.6 for seed 0; medians over seeds 0-2: 8.7 against 9.3), and all ten digits come out equally
-# often because we ask for each equally often (class entropy 2.30, the maximum).
+# The label decides the digit and z much of what is left, the same way for every digit: of the
+# variation in ink from sample to sample (less each digit's own average), the column (the z)
+# explains a share of {glue:text}`ink_share` in this run. The judge sees the digit asked for in
+# a share {glue:text}`label_accuracy` of the samples (the bars show which digits it misses most),
+# the Frechet distance is {glue:text}`conditional_fd` (section 5's unconditional DCGAN:
+# {glue:text}`dcgan_frechet_distance`), and since we ask for every digit equally often, the class
+# entropy is {glue:text}`conditional_entropy` nats, near the maximum log 10 = 2.30 when the labels
+# are followed. The results page has the full runs' numbers, conditional and not.
 # From the command line: `minigen train gan --data digits --model dcgan --conditional`, then
 # `minigen sample DIR --label 7 --out sevens.npy`.
 #
@@ -472,6 +508,10 @@ save(fig, "02_conditional_gan.png")
 #   `minigen/viz/gan.py`: `plot_points`, the samples over D's opinion of the plane.
 # - `minigen/metrics.py`: high-quality share and modes, energy distance, Frechet distance,
 #   class statistics, each with its floor.
+#
+# **Your turn.** In the workbook (`minigen learn start DIR`), exercise `gan_losses` asks for the
+# discriminator loss and the non-saturating generator loss, from logits, stably; `minigen learn
+# check DIR gan_losses` tests them, and `minigen learn run DIR gan` trains a GAN with them.
 #
 # Things to try: `minigen train gan --data 8gaussians --loss minimax` (does the saturating loss
 # train under Adam? how many modes?); `--data swissroll`; the collapse run above with the two

@@ -1,0 +1,108 @@
+"""The tutorials' figures, drawn here so that the tutorials' code cells show the models, not the
+plotting. Each function takes what a tutorial computed and returns a matplotlib Figure, which the
+tutorial hands to `_setup.save` (written to the figures folder and shown inline once).
+"""
+import numpy as np
+from _setup import plt
+
+
+# ----- 02 · layers and optimisers -----
+def transposed_patch(image, painted, kernel):
+    """One input pixel, the output a transposed convolution paints from it, and the kernel."""
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    for ax, values, title in ((axes[0], image, "input: one pixel on"),
+                              (axes[1], painted, "output (bias removed)"),
+                              (axes[2], kernel, "the 4x4 kernel")):
+        ax.imshow(values, cmap="RdBu_r", vmin=-abs(kernel).max(), vmax=abs(kernel).max())
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("a transposed convolution, stride 2: each input pixel paints a patch of the output", fontsize=10)
+    return fig
+
+
+def optimiser_race(f, paths):
+    """Paths {name: (steps + 1, 2) array} over the contours of f(p) on the plane."""
+    u, w = np.meshgrid(np.linspace(-4.5, 1.5, 200), np.linspace(-1.3, 1.3, 200))
+    fig, (ax, ax_f) = plt.subplots(1, 2, figsize=(12, 3.8), width_ratios=[1.6, 1])
+    ax.contour(u, w, f((u, w)), levels=np.geomspace(0.01, 60, 14), colors="0.8", linewidths=0.8)
+    for name, path in paths.items():
+        ax.plot(path[:, 0], path[:, 1], ".-", ms=3, lw=1, label=name)
+        ax_f.semilogy([f(p) for p in path], label=name)
+    ax.plot(0, 0, "k*", ms=10)
+    ax.set_xlabel("u (gentle slope)")
+    ax.set_ylabel("w (steep slope)")
+    ax.legend(fontsize=8)
+    ax.set_title("60 steps from (-4, 1) on f = u²/2 + 25 w²", fontsize=10)
+    ax_f.set_xlabel("step")
+    ax_f.set_ylabel("f")
+    ax_f.set_title("the loss", fontsize=10)
+    return fig
+
+
+def schedule_and_ema(rates, noisy, averaged):
+    """A learning-rate schedule, and a noisy weight with its exponential moving average."""
+    fig, (ax_lr, ax_ema) = plt.subplots(1, 2, figsize=(11, 3.2))
+    ax_lr.plot(rates)
+    ax_lr.set_xlabel("step")
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.set_title("WarmupCosine: 20 steps of warm-up, then a half cosine", fontsize=10)
+    ax_ema.plot(noisy, lw=0.8, color="0.6", label="the weight")
+    ax_ema.plot(averaged, lw=2, label="its EMA, decay 0.9")
+    ax_ema.set_xlabel("step")
+    ax_ema.legend(fontsize=8)
+    ax_ema.set_title("an exponential moving average smooths the last ~10 steps", fontsize=10)
+    return fig
+
+
+# ----- shared -----
+def show_images(ax, images, nrow, title=None):
+    """Images in [0, 1] as one grid on ``ax``, dark ink on white."""
+    from minigen.viz import image_grid
+    ax.imshow(image_grid(images, nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+# ----- 09 · prompts -----
+def number_written(digits, number, read):
+    """Digits drawn one per character of ``number``, with what a reader made of each."""
+    fig, axes = plt.subplots(1, len(number), figsize=(1.2 * len(number), 1.7))
+    for ax, image, asked, seen in zip(axes, digits, number, read):
+        ax.imshow(image[0], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"asked {asked}, read {seen}", fontsize=8, color="black" if asked == seen else "tab:red")
+        ax.set_axis_off()
+    return fig
+
+
+def prompt_gallery(given, completions, truth):
+    """Top halves given (bottom grey), several completions of each, and the true digits."""
+    shown = given[:len(truth)].copy()
+    shown[:, :, shown.shape[2] // 2:] = 0.5
+    rows = [shown, *completions, truth]
+    fig, ax = plt.subplots(figsize=(6, 0.6 * len(rows) + 0.6))
+    show_images(ax, np.concatenate(rows), len(truth),
+                f"prompt (top half), {len(completions)} responses, the true digit (last row)")
+    return fig
+
+
+# ----- 06 · autoregressive -----
+def receptive_fields(views):
+    """{(r, c): (H, W) bool seen}: for each pixel, what it sees, what it could see but does not
+    (the blind spot), and what comes after it."""
+    from matplotlib.colors import ListedColormap
+    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.4))
+    colours = ListedColormap(["white", "tab:blue", "tab:red", "black"])
+    for ax, ((r, c), seen) in zip(np.atleast_1d(axes), views.items()):
+        h, w = seen.shape
+        before = np.arange(h * w).reshape(h, w) < w * r + c
+        kind = np.where(seen, 1, np.where(before, 2, 0))
+        kind[r, c] = 3
+        ax.imshow(kind, cmap=colours, vmin=0, vmax=3)
+        ax.set_xticks(np.arange(w + 1) - 0.5, [])
+        ax.set_yticks(np.arange(h + 1) - 0.5, [])
+        ax.grid(color="0.7", lw=0.6)
+        ax.tick_params(length=0)
+        ax.set_title(f"pixel ({r}, {c}): blue seen,\nred before it but unseen", fontsize=9)
+    return fig
