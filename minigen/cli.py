@@ -185,6 +185,15 @@ def cmd_learn_check(args):
         raise SystemExit(1)
 
 
+def cmd_learn_run(args):
+    from minigen.learn.run import learn_run
+    settings = {k: getattr(args, k) for k in ("data", "model", "loss", "steps", "batch_size", "lr", "seed", "conditional")}
+    try:
+        learn_run(args.dir, args.family, device=_device(args.device), quiet=args.quiet, **settings)
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _load_given(path):
     """The images of --given: a float32 .npy file (N, C, H, W), never unpickled."""
     import numpy as np
@@ -281,7 +290,7 @@ def parser():
     r.set_defaults(parser=r, run=cmd_tour)
 
     learn = sub.add_parser("learn", help="exercises: write minigen's pieces yourself, checked by property tests")
-    steps = learn.add_subparsers(dest="learn_command", required=True, metavar="start | list | check")
+    steps = learn.add_subparsers(dest="learn_command", required=True, metavar="start | list | check | run")
     ls = steps.add_parser("start", help="write a workbook of exercises (stubs) into DIR")
     ls.add_argument("dir")
     ls.set_defaults(parser=ls, run=cmd_learn_start)
@@ -292,6 +301,21 @@ def parser():
     lc.add_argument("dir")
     lc.add_argument("names", nargs="*", metavar="NAME")
     lc.set_defaults(parser=lc, run=cmd_learn_check)
+    lr = steps.add_parser("run", help="train FAMILY with your functions, beside minigen's own")
+    lr.add_argument("dir")
+    lr.add_argument("family", choices=["autoregressive", "diffusion", "gan", "vae"])
+    lr.add_argument("--data", help="the family's usual data if omitted (vae: digits-binary, gan and "
+                                   "diffusion: 8gaussians, autoregressive: names)")
+    lr.add_argument("--model", help="architecture (the family's default if omitted)")
+    lr.add_argument("--loss", help="objective variant (the family's default if omitted)")
+    lr.add_argument("--steps", type=_count(1), help="training steps of each run (a short run by default)")
+    lr.add_argument("--batch-size", type=_count(1))
+    lr.add_argument("--lr", type=_positive_float)
+    lr.add_argument("--conditional", action="store_true", help="learn p(x | label) on labelled data")
+    lr.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    lr.add_argument("--seed", type=int, default=0)
+    lr.add_argument("--quiet", action="store_true", help="no progress bar")
+    lr.set_defaults(parser=lr, run=cmd_learn_run)
     return p
 
 

@@ -25,7 +25,8 @@ def check_causal_attention(learner):
         compare(learner, "causal_attention", fn, attention_solution.causal_attention, case,
                 wrt=("q", "k", "v"), order=2)
     first = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    prove(prop, cases(), {"q": first, "k": first[::-1].copy(), "v": first * 2})
+    large = {"q": np.array([[0.0], [300.0]]), "k": np.array([[0.0], [3.0]]), "v": np.array([[1.0], [2.0]])}
+    prove(prop, cases(), {"q": first, "k": first[::-1].copy(), "v": first * 2}, large)
 
 
 def check_pixelcnn_mask(learner):

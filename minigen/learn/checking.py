@@ -57,6 +57,10 @@ class Unfinished(Failure):
     """The learner's code still raises NotImplementedError."""
 
 
+class Unusable(Failure):
+    """The file cannot be used as it is: it does not run, or lacks the function or its signature."""
+
+
 class Learner:
     """The learner's file, run: its functions, and calls to them that turn every error into a
     Failure naming the call and the line of the learner's file it came from."""
@@ -68,23 +72,23 @@ class Learner:
         try:
             code = compile(source, self.path, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            raise Failure(f"syntax error on line {exc.lineno}: {exc.msg}") from None
+            raise Unusable(f"syntax error on line {exc.lineno}: {exc.msg}") from None
         self.namespace = {"__name__": f"workbook_{Path(path).stem}", "__file__": self.path}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(code, self.namespace)
         except Exception as exc:                 # noqa: BLE001 -- anything the file raises is its bug
-            raise Failure(f"running the file raised {self.describe(exc)}") from None
+            raise Unusable(f"running the file raised {self.describe(exc)}") from None
 
     def function(self, name, params):
         """The learner's function ``name``, which must take the positional ``params``."""
         wanted = f"{name}({', '.join(params)})"
         fn = self.namespace.get(name)
         if fn is None:
-            raise Failure(f"the file defines no {wanted}")
+            raise Unusable(f"the file defines no {wanted}")
         if not callable(fn):
-            raise Failure(f"{name} is a {type(fn).__name__}, not a function {wanted}")
+            raise Unusable(f"{name} is a {type(fn).__name__}, not a function {wanted}")
         self.takes(fn, name, wanted, params)
         return fn
 
@@ -93,9 +97,9 @@ class Learner:
         take those positional parameters."""
         cls = self.namespace.get(name)
         if cls is None:
-            raise Failure(f"the file defines no class {name}({base.__module__}.{base.__name__})")
+            raise Unusable(f"the file defines no class {name}({base.__module__}.{base.__name__})")
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise Failure(f"{name} must be a class derived from {base.__module__}.{base.__name__}")
+            raise Unusable(f"{name} must be a class derived from {base.__module__}.{base.__name__}")
         for method, params in methods.items():
             self.takes(getattr(cls, method), f"{name}.{method}", f"{method}({', '.join(params)})", params)
         return cls
@@ -109,7 +113,7 @@ class Learner:
         try:
             signature.bind(*params)
         except TypeError:
-            raise Failure(f"{name}{signature} has the wrong signature: it must be {wanted}") from None
+            raise Unusable(f"{name}{signature} has the wrong signature: it must be {wanted}") from None
 
     def call(self, text, fn, *args):
         """fn(*args); ``text`` is how the call reads in a report ("kl_standard_normal(mu=...)")."""
@@ -147,11 +151,16 @@ HINTS = {"'_out_data'": "a backward reads self.output only when its class sets s
 
 
 # ----- hypothesis: the fixed first input, then drawn ones, the first failure shrunk -----
-def prove(prop, cases, first):
-    """Run ``prop(case)`` on ``first``, then on cases drawn from the strategy ``cases``; raise the
-    first Failure (shrunk to a small input), or Failure for a function that is not deterministic."""
+def prove(prop, cases, *examples):
+    """Run ``prop(case)`` on the fixed ``examples`` (a small ordinary one first: it makes the
+    report when a function is wrong everywhere), then on cases drawn from the strategy ``cases``;
+    raise the first Failure (drawn ones shrunk to a small input), or Failure for a function that
+    is not deterministic."""
+    test = given(case=cases)(prop)
+    for case in reversed(examples):                  # decorators apply inside out: the first runs first
+        test = example(case=case)(test)
     try:
-        SETTINGS(example(case=first)(given(case=cases)(prop)))()
+        SETTINGS(test)()
     except Flaky:
         raise Failure("gives different answers for the same input (does it draw random numbers, "
                       "or keep state between calls?)") from None

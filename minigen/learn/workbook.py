@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
-from minigen.learn.checking import Failure, Learner, Unfinished
+from minigen.learn.checking import Failure, Learner, Unfinished, Unusable
 from minigen.learn.exercises import BY_NAME, EXERCISES
 
 TIME_LIMIT = 20.0        # seconds per exercise: the slowest correct answer takes about 3
@@ -106,20 +106,23 @@ def progress(exercise, directory):
 # ----- check -----
 def check_file(exercise, path):
     """Check one exercise in this process: {"name", "status" (passed, failed, not started),
-    "message"} (the message: the first failure, or minigen's code to compare with)."""
+    "message" (the first failure, or minigen's code to compare with), "usable" (whether the file's
+    functions can be called at all: `learn run` uses them, passing or not)}."""
     result = {"name": exercise.name}
     if not Path(path).is_file():
-        return {**result, "status": "failed", "message": f"{path}: no such file (`minigen learn start` writes it)"}
+        return {**result, "status": "failed", "usable": False,
+                "message": f"{path}: no such file (`minigen learn start` writes it)"}
     learner = None
     try:
         learner = Learner(path)
         exercise.check(learner)
     except Unfinished as exc:
-        status = "not started" if learner is not None and learner.returned == 0 else "failed"
-        return {**result, "status": status, "message": str(exc)}
+        started = learner is not None and learner.returned > 0
+        return {**result, "status": "failed" if started else "not started", "usable": False, "message": str(exc)}
     except Failure as exc:
-        return {**result, "status": "failed", "message": str(exc)}
-    return {**result, "status": "passed", "message": f"compare with minigen's own: {exercise.compare_with}"}
+        return {**result, "status": "failed", "usable": not isinstance(exc, Unusable), "message": str(exc)}
+    return {**result, "status": "passed", "usable": True,
+            "message": f"compare with minigen's own: {exercise.compare_with}"}
 
 
 def check_in_process(name, path, time_limit=TIME_LIMIT):
@@ -129,14 +132,14 @@ def check_in_process(name, path, time_limit=TIME_LIMIT):
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit, env=env)
     except subprocess.TimeoutExpired:
-        return {"name": name, "status": "failed",
+        return {"name": name, "status": "failed", "usable": False,
                 "message": f"stopped after {time_limit:g} s: does it loop forever (or wait for input)?"}
     lines = done.stdout.strip().splitlines()
     try:
         return json.loads(lines[-1])
     except (IndexError, ValueError):
         last = (done.stderr.strip().splitlines() or ["(nothing)"])[-1]
-        return {"name": name, "status": "failed",
+        return {"name": name, "status": "failed", "usable": False,
                 "message": f"the check stopped without an answer (exit code {done.returncode}): {last}"}
 
 
