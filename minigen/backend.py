@@ -187,11 +187,14 @@ def as_array(obj):
 
 
 def scalar(value, like):
-    """A 0-d array holding the number ``value`` in ``like``'s dtype, on ``like``'s device."""
+    """A 0-d array holding the number ``value`` in ``like``'s dtype, on ``like``'s device.
+
+    On the GPU it is filled there (``full`` passes the number to a kernel as an argument):
+    ``asarray`` would copy it from the host, a round trip for every constant of every step."""
     if isinstance(like, numpy.ndarray):
         return numpy.asarray(value, like.dtype)
     with like.device:
-        return _cupy.asarray(value, like.dtype)
+        return _cupy.full((), value, like.dtype)
 
 
 def to_device(array, device):
@@ -210,10 +213,82 @@ def array_repr(array, prefix=""):
 
 
 def to_host(array):
-    """A numpy.ndarray holding ``array``'s values (copied from the GPU when needed)."""
+    """A numpy.ndarray holding ``array``'s values (copied from the GPU when needed; the checks
+    waiting on its device run first, see ``check``)."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
-        return _cupy.asnumpy(array)
+        return read(array)[0]
     return numpy.asarray(array)
+
+
+# ----- reading from the GPU: rare and deliberate -----
+# Every read of a GPU array on the host (.get(), .item(), float(), bool()) makes the host wait
+# until the GPU's queue of work has drained. A training step that read its loss, or checked an
+# index range, would wait once per read: on a small model, longer than the arithmetic. So checks
+# wait on the device, and reads are gathered into one.
+_waiting = []  # (values on a GPU, complain) of checks not yet run; see check()
+MAX_WAITING = 1024  # checks that wait at most (a few thousand bytes on the GPU)
+
+
+def check(values, complain):
+    """Check ``values`` an op computed (an index range's min and max, say) without a wait.
+
+    ``complain(host_values)`` raises when they are wrong. On the CPU it runs at once. On the GPU
+    the values stay there and the check runs at the next read of that device (``read``,
+    ``to_host``), or once MAX_WAITING checks wait: the error comes from that read, and its
+    message names the op that made the check.
+    """
+    if isinstance(values, (numpy.ndarray, numpy.generic)):
+        complain(values)
+        return
+    _waiting.append((values, complain))
+    if len(_waiting) >= MAX_WAITING:
+        read()
+
+
+def check_indices(indices, size, where):
+    """Check integer ``indices`` into an axis of ``size`` (negative ones count from the end).
+
+    NumPy raises IndexError for an index out of bounds; CuPy wraps it around, silently (see
+    "Differences between CuPy and NumPy"): on the GPU the range is checked, waiting (``check``)."""
+    if isinstance(indices, numpy.ndarray) or not indices.size:
+        return
+
+    def complain(low_high):
+        low, high = (int(v) for v in low_high)
+        if low < -size or high >= size:
+            raise IndexError(f"{where}: indices must lie in [-{size}, {size}), got min {low}, max {high}")
+    check(_cupy.stack([indices.min(), indices.max()]), complain)
+
+
+def read(*arrays):
+    """NumPy copies of ``arrays`` (on one device), copied together: one wait for the GPU, however
+    many arrays. The checks waiting on that device run first; ``read()`` runs every waiting check."""
+    if arrays and isinstance(arrays[0], (numpy.ndarray, numpy.generic)):   # NumPy's 0-d results are scalars
+        return [numpy.asarray(a) for a in arrays]
+    if not arrays:
+        for device in sorted({device_of(v) for v, _ in _waiting}):
+            _read_device(device, [])
+        return []
+    devices = {device_of(a) for a in arrays}
+    if len(devices) > 1:
+        raise DeviceError(f"read: the arrays are on different devices: {', '.join(sorted(devices))}")
+    return _read_device(devices.pop(), arrays)
+
+
+def _read_device(device, arrays):
+    """read() on one GPU: its waiting checks' values and ``arrays`` in one copy; the checks run."""
+    checks = [(v, c) for v, c in _waiting if device_of(v) == device]
+    _waiting[:] = [(v, c) for v, c in _waiting if device_of(v) != device]
+    parts = [v for v, _ in checks] + list(arrays)
+    with device_context(device):   # one flat float64 copy: exact for floats, booleans, ints below 2**53
+        flat = _cupy.asnumpy(_cupy.concatenate([p.reshape(-1).astype(numpy.float64) for p in parts]))
+    host, start = [], 0
+    for p in parts:
+        host.append(flat[start:start + p.size].reshape(p.shape).astype(p.dtype))
+        start += p.size
+    for (_, complain), values in zip(checks, host):
+        complain(values)
+    return host[len(checks):]
 
 
 def device_context(device):

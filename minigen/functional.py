@@ -119,15 +119,20 @@ def avg_pool2d(x, kernel_size, stride=None):
 def _class_indices(name, indices, count, like):
     """Integer indices as an array on like's device, checked to lie in [0, count).
 
-    Checked explicitly because CuPy wraps out-of-range indices around instead of raising.
+    Checked explicitly because CuPy wraps out-of-range indices around instead of raising; on
+    the GPU the check waits there until the next read (backend.check), not to stall every call.
     """
     array = indices.data if isinstance(indices, Tensor) else indices
     array = backend.to_device(array, like.device)
     if array.dtype.kind not in "iu":
         raise OpError(f"{name}: indices must be integers, got {array.dtype} (shape {array.shape})")
-    if array.size and (int(array.min()) < 0 or int(array.max()) >= count):
-        raise OpError(f"{name}: indices must lie in [0, {count}), got min {int(array.min())}, "
-                      f"max {int(array.max())}")
+
+    def complain(low_high):
+        low, high = (int(v) for v in low_high)
+        if low < 0 or high >= count:
+            raise OpError(f"{name}: indices must lie in [0, {count}), got min {low}, max {high}")
+    if array.size:
+        backend.check(backend.array_module(array).stack([array.min(), array.max()]), complain)
     return array
 
 

@@ -309,7 +309,7 @@ def clip_grad_norm_(params, max_norm):
     """Scale all gradients together so that their joint L2 norm is at most ``max_norm``.
 
         total = sqrt(sum over parameters of sum(g^2))
-        g <- g * max_norm / (total + 1e-6)         only when that factor is < 1
+        g <- g * min(1, max_norm / (total + 1e-6))
 
     Returns ``total`` (the norm before clipping) as a 0-d Tensor, as PyTorch does.
     Parameters without a gradient are skipped. Clipped gradients are new arrays: a
@@ -325,18 +325,18 @@ def clip_grad_norm_(params, max_norm):
     xp = with_grad[0].grad.xp
     grads = [p.grad.data for p in with_grad]
     squares = _sum_of_squares(xp, grads)
-    total = xp.sqrt(squares)
-    if not xp.finfo(squares.dtype).tiny <= squares < math.inf:
-        # g^2 underflowed into subnormals or overflowed (or the gradients are 0, inf or nan):
-        # when they are finite, compute the same norm from gradients scaled to at most 1
-        scale = max(xp.abs(g).max() for g in grads)
-        if 0 < scale < math.inf:
-            total = xp.sqrt(_sum_of_squares(xp, [g / scale for g in grads])) * scale
-    factor = max_norm / (total + 1e-6)
-    if not factor >= 1.0:  # also true for nan, which then spreads like PyTorch's
-        for p in with_grad:
-            g = p.grad.data
-            p.grad = Tensor._make(g * factor.astype(g.dtype), False)
+    # g^2 can underflow into subnormals or overflow while g is finite: then the norm is taken of
+    # g / max|g| and scaled back. Every choice here is made on the device (xp.where, xp.minimum),
+    # never by an `if` on a value: on a GPU, that would make the host wait, at every step.
+    largest = xp.max(xp.stack([xp.abs(g).max() for g in grads]))
+    scale = xp.where((largest > 0) & (largest < math.inf), largest, 1)
+    rescaled = xp.sqrt(_sum_of_squares(xp, [g / scale.astype(g.dtype) for g in grads])) * scale
+    in_range = (squares >= xp.finfo(squares.dtype).tiny) & (squares < math.inf)
+    total = xp.where(in_range, xp.sqrt(squares), rescaled.astype(squares.dtype))
+    factor = xp.minimum(max_norm / (total + 1e-6), 1.0)   # nan stays nan, and spreads like PyTorch's
+    for p in with_grad:
+        g = p.grad.data
+        p.grad = Tensor._make(g * factor.astype(g.dtype), False)
     return Tensor._make(backend.as_array(total), False)
 
 

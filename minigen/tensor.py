@@ -110,7 +110,7 @@ class Tensor:
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item; this one has shape {self.shape}")
-        return self.data.reshape(()).item()
+        return backend.to_host(self.data).reshape(()).item()
 
     def __float__(self):
         return float(self.item())

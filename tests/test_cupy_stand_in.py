@@ -163,3 +163,21 @@ def test_the_runner_runs_a_minigen_command_with_the_stand_in_installed(tmp_path)
     assert "cupy stand-in:" in done.stderr and "host->device copies" in done.stderr
     refused = run("train", "gan")
     assert refused.returncode == 2 and "usage: python -m tests.cupy_stand_in minigen" in refused.stderr
+
+
+def test_out_of_bounds_integer_indices_wrap_around_as_cupys_do():
+    x = cp.arange(3.0)
+    assert x[cp.asarray(np.array([1, 3, -4]))].get().tolist() == [1.0, 0.0, 2.0]
+    assert x.take(cp.asarray(np.array([5])), axis=0).get().tolist() == [2.0]
+    m = cp.arange(6.0).reshape(2, 3)
+    assert m[:, cp.asarray(np.array([4]))].get().tolist() == [[1.0], [4.0]]
+    assert cp.take_along_axis(m, cp.asarray(np.array([[3], [5]])), 1).get().tolist() == [[0.0], [5.0]]
+
+
+def test_a_constant_filled_on_the_device_is_no_copy():
+    # cupy.full fills with the cupy_fill elementwise kernel (cupy/_core/core.pyx), the value a
+    # kernel argument: no host -> device copy, unlike cupy.asarray(value)
+    cp.full((), 2.5, np.float32)
+    assert cp.counts["h2d"] == 0
+    cp.asarray(2.5)
+    assert cp.counts["h2d"] == 1

@@ -22,8 +22,9 @@ class DataLoader:
     ``len(loader)`` is the number of batches in an epoch: ``ceil(N / batch_size)``, or
     ``N // batch_size`` with ``drop_last=True`` (the short final batch is then skipped).
 
-    Per batch: one slice of the epoch's permutation, one NumPy take per array, one copy to the
-    device per array.
+    The arrays go to ``device`` once, here; each epoch's permutation (drawn on the host, so that
+    every device sees the same order) is copied there once per epoch; each batch is then cut on
+    the device by one ``take`` per array: no host-to-device copy per batch.
     """
 
     def __init__(self, *arrays, batch_size, shuffle=True, seed=0, drop_last=False, device="cpu"):
@@ -45,7 +46,6 @@ class DataLoader:
         if drop_last and batch_size > n:
             raise ValueError(f"DataLoader: batch_size {batch_size} > {n} samples with drop_last=True "
                              "gives no batch at all")
-        self.arrays = arrays
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
@@ -53,6 +53,7 @@ class DataLoader:
         self.device = backend.normalize_device(device)
         if self.device != "cpu":
             backend.check_cuda(self.device)
+        self.arrays = tuple(backend.to_device(a, self.device) for a in arrays)
         self.epoch = 0  # the epoch the next iteration will run
 
     @staticmethod
@@ -85,16 +86,14 @@ class DataLoader:
     def __iter__(self):
         order = self.order(self.epoch)
         self.epoch += 1
-        return self._batches(order)
+        return self._batches(None if order is None else backend.to_device(order, self.device))
 
     def _batches(self, order):
         n, b = self.num_samples, self.batch_size
         stop_at = (n // b) * b if self.drop_last else n
         for start in range(0, stop_at, b):
-            if order is None:  # a slice is a view: copy it on the CPU so no batch aliases the data
-                parts = [a[start:start + b] for a in self.arrays]
-                if self.device == "cpu":
-                    parts = [p.copy() for p in parts]
+            if order is None:  # a slice is a view: copied, so that no batch aliases the data
+                parts = [a[start:start + b].copy() for a in self.arrays]
             else:
                 index = order[start:start + b]
                 parts = [a.take(index, axis=0) for a in self.arrays]

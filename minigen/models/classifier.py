@@ -98,7 +98,7 @@ class Classifier(Family):
             x = random_shift(x, backend.generator(self.config.device))
         loss = F.cross_entropy(self.net(x), y.data)
         self.update(loss, self.optimizers["net"])
-        return {"loss": loss.item()}
+        return {"loss": loss}
 
     def predict(self, images, batch_size=500):
         """Class probabilities (N, 10) as a Tensor."""

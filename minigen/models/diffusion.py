@@ -258,7 +258,7 @@ class Diffusion(Family):
         abar = self.abar_table[t].reshape(n, *([1] * (x0.ndim - 1)))             # (B, 1, ...)
         loss = D.simple_loss(self.net(D.q_sample(x0, eps, abar), self.time_input(t), labels), eps)
         self.update(loss, self.optimizers["eps_model"])
-        return {"loss": loss.item()}
+        return {"loss": loss}
 
     # ----- sampling: Algorithm 2, or DDIM -----
     def sample(self, n, seed, **options):

@@ -296,8 +296,8 @@ class GAN(Family):
             g_loss = self.g_loss(self.D(self.G(self.noise(n), labels), labels))
             self.update(g_loss, self.optimizers["generator"])
             self.D.requires_grad_(True)
-            self.last_g_loss = g_loss.item()
-        return {"D": d_loss.item(), "G": self.last_g_loss}
+            self.last_g_loss = g_loss
+        return {"D": d_loss, "G": self.last_g_loss}
 
     def sample(self, n, seed, **options):
         """n samples as a NumPy array: points (n, 2), or images (n, C, H, W) in [0, 1].

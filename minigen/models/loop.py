@@ -34,6 +34,7 @@ from tqdm import tqdm
 from minigen import backend, nn, optim
 from minigen.data import DataLoader
 from minigen.models.checks import Checks
+from minigen.tensor import Tensor
 
 LABELLED = ("digits", "digits-binary", "idx:")   # the data sets that come with class labels
 SCHEDULED = ("steps", "batch_size", "lr")         # the settings a Config holds itself
@@ -157,7 +158,8 @@ class Family(Checks):
         return endless(loader, self.step_count)
 
     def step(self, batch):
-        """One training step; returns {loss name: float} for the progress bar and losses.png."""
+        """One training step; returns {loss name: 0-d Tensor} for the progress bar and losses.png
+        (the loop reads them from the device every READ_EVERY steps, not at every step)."""
         raise NotImplementedError
 
     def learning_rate(self):
@@ -298,6 +300,22 @@ class StopRequest:
             signal.signal(signal.SIGINT, self.previous)
 
 
+READ_EVERY = 25    # steps between two reads of the losses (on a GPU each read waits for its queue)
+
+
+def read_losses(steps, history):
+    """Append the losses of ``steps`` (a list of {name: 0-d Tensor or float}) to ``history``, read
+    from the device in one go; returns the last step's, as floats."""
+    names = list(steps[0])
+    tensors = [loss.data for losses in steps for loss in losses.values() if isinstance(loss, Tensor)]
+    values = iter(backend.read(*tensors)) if tensors else iter(())
+    for losses in steps:
+        for name in names:
+            loss = losses[name]
+            history.setdefault(name, []).append(float(next(values)) if isinstance(loss, Tensor) else loss)
+    return {name: history[name][-1] for name in names}
+
+
 def train(family, quiet=False, history=None):
     """Run training steps from where ``family`` is up to config.steps, with a progress bar;
     returns (history {loss name: [values]}, seconds). Ctrl-C stops it early, after a whole
@@ -310,12 +328,14 @@ def train(family, quiet=False, history=None):
     with StopRequest() as stop:
         bar = tqdm(total=config.steps, initial=family.step_count, disable=quiet, unit="step", leave=False,
                    desc=f"{config.family} {config.model}", mininterval=0.5)
+        unread = []     # the losses of the steps since the last read, still on the device
         while family.step_count < config.steps and not stop.asked:
-            losses = family.train_step(next(batches))
-            for name, value in losses.items():
-                history.setdefault(name, []).append(value)
-            bar.update()
-            bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=False)
+            unread.append(family.train_step(next(batches)))
+            if len(unread) == READ_EVERY or family.step_count == config.steps or stop.asked:
+                losses = read_losses(unread, history)
+                bar.update(len(unread))
+                bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=False)
+                unread = []
         bar.close()
     family.eval_mode()
     return history, time.perf_counter() - start

@@ -175,7 +175,7 @@ class PixelCNNModel(Family):
         x, *labels = batch                                       # (B, 1, H, W) [, (B,) when conditional]
         loss = self.nll(x, *labels).mean() * (1.0 / math.prod(self.shape))   # nats per pixel
         self.update(loss, self.optimizers["net"])
-        return {"nll": loss.item()}
+        return {"nll": loss}
 
     def nll(self, x, labels=None, rows=None):
         """-log p(image) per image (N,) for x (N, 1, H, W) Tensor of the model's pixels;

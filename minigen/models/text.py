@@ -182,16 +182,18 @@ class TextModel(Family):
         nll, count = self.nll(tokens.data, lengths.data)         # (B,) nats, predictions scored
         loss = nll.sum() * (1.0 / float(count))                  # nats per predicted character
         self.update(loss, self.optimizers["net"])
-        return {"nll": loss.item()}
+        return {"nll": loss}
 
     def nll(self, tokens, lengths):
         """-log p(name) per name (B,) from tokens (B, max_len + 2) and lengths (B,) device arrays,
-        and the number of predictions scored. Positions after the longest name are dropped."""
-        steps = int(lengths.max()) + 1                           # predictions of the longest name
+        and the number of predictions scored. Positions after the longest name are dropped: the
+        host needs the longest length to shape the step (on a GPU, a read: one wait per step)."""
+        longest, total = (int(v) for v in backend.read(lengths.max(), lengths.sum()))
+        steps = longest + 1                                      # predictions of the longest name
         inputs, targets = A.shift(tokens[:, :steps + 1])         # (B, steps) each
         mask = A.prediction_mask(lengths, steps, backend.array_module(tokens))   # (B, steps)
         logits = A.force_end(self.net(inputs), self.max_len)     # (B, steps, V)
-        return A.sequence_nll(logits, targets, mask), mask.sum()
+        return A.sequence_nll(logits, targets, mask), total + len(lengths)
 
     def log_prob(self, names, batch_size=1000):
         """log p(name) in nats for each of ``names`` (a list of str), exact: a float64 NumPy array (N,)."""

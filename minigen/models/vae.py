@@ -257,7 +257,7 @@ class VAE(Family):
                                        loss=self.config.loss)
         loss = -bound.mean()
         self.update(loss, self.optimizers["vae"])                           # 5. one step up the bound
-        return {"loss": loss.item(), "reconstruction": -ll.mean().item(), "kl": kl.mean().item()}
+        return {"loss": loss, "reconstruction": -ll.detach().mean(), "kl": kl.detach().mean()}
 
     # ----- the code of an image, and back -----
     def encode(self, images, labels=None):

@@ -183,9 +183,11 @@ def _has_array(index):
 
 def _normalize_index(index, x):
     """Tensors and lists in an index become arrays on x's device; boolean masks become
-    integer arrays (so scatter-add can use them)."""
+    integer arrays (so scatter-add can use them); integer arrays are checked to lie in their
+    axis (backend.check_indices: CuPy would wrap them around)."""
     parts = index if isinstance(index, tuple) else (index,)
-    out = []
+    named = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    out, axis = [], 0
     for part in parts:
         if isinstance(part, Tensor):
             part = part.data
@@ -193,10 +195,14 @@ def _normalize_index(index, x):
             part = backend.to_device(part, x.device)
         if backend.is_array(part) and part.dtype.kind == "b":
             out.extend(part.nonzero())
-        elif backend.is_array(part) and part.dtype.kind not in "iu":
+            axis += part.ndim
+            continue
+        if backend.is_array(part) and part.dtype.kind not in "iu":
             raise OpError(f"getitem: array indices must be integers or booleans, got {part.dtype}")
-        else:
-            out.append(part)
+        if backend.is_array(part) and axis < x.ndim:
+            backend.check_indices(part, x.shape[axis], f"getitem: axis {axis} of a tensor with shape {x.shape}")
+        out.append(part)
+        axis += x.ndim - named if part is Ellipsis else part is not None
     return tuple(out) if isinstance(index, tuple) or len(out) > 1 else out[0]
 
 

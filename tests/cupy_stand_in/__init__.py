@@ -40,6 +40,7 @@ It counts what a real GPU would feel: ``counts["h2d"]`` host -> device copies,
 ``counts["d2h"]`` device -> host copies, ``counts["sync"]`` reads that wait for the GPU's queue
 (``reset_counts()`` zeroes them).
 """
+import builtins
 import sys
 import types
 import weakref
@@ -203,23 +204,39 @@ def _wrap(result):
     return result
 
 
-def _to_host_index(key):
+def _to_host_index(key, shape):
     """An index as NumPy takes it: device arrays unwrapped; host index arrays copied up (CuPy
     converts them with cupy.array, a host -> device copy); a boolean mask's result size is
-    read from the device (a synchronising read)."""
+    read from the device (a synchronising read). Out-of-bounds integer array indices wrap
+    around, as CuPy's do ("Differences between CuPy and NumPy: Out-of-bounds indices",
+    docs.cupy.dev/en/stable/user_guide/difference.html), where NumPy raises IndexError."""
     parts = key if isinstance(key, tuple) else (key,)
-    out = []
+    axes_named = builtins.sum(p.ndim if _is_mask(p) else 1 for p in parts if p is not None and p is not Ellipsis)
+    out, axis = [], 0
     for part in parts:
+        if part is Ellipsis:
+            axis += len(shape) - axes_named
+            out.append(part)
+            continue
+        if part is None:
+            out.append(part)
+            continue
         if isinstance(part, ndarray):
             if part.dtype == _np.bool_:
                 counts["sync"] += 1
-            out.append(part._a)
+            part = part._a
         elif isinstance(part, (_np.ndarray, list)):
             counts["h2d"] += 1
-            out.append(_np.asarray(part))
-        else:
-            out.append(part)
+            part = _np.asarray(part)
+        if isinstance(part, _np.ndarray) and part.dtype.kind in "iu" and axis < len(shape) and shape[axis]:
+            part = _np.mod(part, shape[axis])
+        out.append(part)
+        axis += part.ndim if _is_mask(part) else 1
     return tuple(out) if isinstance(key, tuple) else out[0]
+
+
+def _is_mask(part):
+    return getattr(part, "dtype", None) == _np.bool_
 
 
 class _Flags:
@@ -265,6 +282,9 @@ class ndarray:
     real = property(lambda self: _wrap(self._a.real))
     imag = property(lambda self: _wrap(self._a.imag))
     device = property(lambda self: Device(self._device))
+
+    def take(self, indices, axis=None, out=None):
+        return take(self, indices, axis)     # noqa: F821 -- defined below
 
     def __getattr__(self, name):
         if name in _METHODS:
@@ -324,14 +344,14 @@ class ndarray:
         return (self[i] for i in range(self.shape[0]))
 
     def __getitem__(self, key):
-        return _wrap(self._a[_to_host_index(key)])
+        return _wrap(self._a[_to_host_index(key, self.shape)])
 
     def __setitem__(self, key, value):
         if isinstance(value, ndarray):
             value = value._a
         elif isinstance(value, (_np.ndarray, list)):
             counts["h2d"] += 1
-        self._a[_to_host_index(key)] = value
+        self._a[_to_host_index(key, self.shape)] = value
 
     # NumPy interop (NEP 13, NEP 18), as cupy/_core/core.pyx
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -391,7 +411,7 @@ class _Ufunc:
         if self.__name__ == "add" and a.dtype.char not in _ATOMIC_ADD:
             raise TypeError("cupy.add.at only supports int32, float16, float32, float64, "
                             "uint32, uint64, as data type")
-        index = _to_host_index(indices)
+        index = _to_host_index(indices, a.shape)
         args = () if b is None else (_operand(b),)
         self._f.at(a._a, index, *args)
 
@@ -492,6 +512,18 @@ _ROUTINES = ("zeros ones full empty zeros_like ones_like full_like empty_like ar
 for _name in _ROUTINES:
     if hasattr(_np, _name):
         globals()[_name] = _routine(_name)
+
+
+def take(a, indices, axis=None, out=None):
+    """cupy.take: out-of-bounds indices wrap around (CuPy has no mode="raise"; see _to_host_index)."""
+    return _wrap(_np.take(_argument(a), _argument(indices), axis=axis, mode="wrap"))
+
+
+def take_along_axis(a, indices, axis):
+    """cupy.take_along_axis: out-of-bounds indices wrap around, as in take."""
+    a, indices = _argument(a), _argument(indices)
+    size = a.size if axis is None else a.shape[axis]
+    return _wrap(_np.take_along_axis(a, _np.mod(indices, size) if size else indices, axis))
 
 ndim = lambda a: a.ndim  # noqa: E731
 shape = lambda a: a.shape  # noqa: E731

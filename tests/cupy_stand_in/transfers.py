@@ -3,8 +3,9 @@
     python -m tests.cupy_stand_in.transfers            (from the repository's root)
 
 Each run is made with make(..., device="cuda"), takes WARMUP steps (first-step work: the optimizers'
-state, lazily made tables), then the stand-in's counters are zeroed and STEPS steps are counted,
-batches included (the loader's cut and copy is part of a step). Printed: a Markdown table of the
+state, lazily made tables), then the stand-in's counters are zeroed and the training loop runs STEPS
+steps: its batches (the loader's copy of the data to the device, once per run, and of each epoch's
+order, once per epoch) and its reads of the losses (every READ_EVERY steps) are counted with them. Printed: a Markdown table of the
 host -> device copies, device -> host copies and synchronising reads per step. With ``--where``,
 also each run's call sites: the minigen line that made each copy or read, and the family's line
 that led to it, per step.
@@ -15,7 +16,7 @@ import traceback
 
 from tests import cupy_stand_in
 
-WARMUP, STEPS = 3, 5
+WARMUP, STEPS = 3, 100
 RUNS = [   # (family, data, settings): each family's default model, and the other kind of data it takes
     ("classifier", "digits", {}),
     ("classifier", "digits", {"model": "cnn"}),
@@ -48,10 +49,12 @@ class _Sites(dict):
 
 
 def per_step(family_name, data, settings, warmup=WARMUP, steps=STEPS):
-    """{"h2d", "d2h", "sync"}: the counts of one training step, averaged over ``steps``."""
+    """{"h2d", "d2h", "sync"}: the counts of one training step, averaged over ``steps`` steps of the
+    training loop (its reads of the losses, every READ_EVERY steps, and its batches included)."""
     from minigen.models import make
+    from minigen.models.loop import train
 
-    family = make(family_name, data, device="cuda", seed=0, **settings)
+    family = make(family_name, data, device="cuda", seed=0, steps=warmup + steps, **settings)
     batches = family.batches()
     family.train_mode()
     for _ in range(warmup):
@@ -59,8 +62,7 @@ def per_step(family_name, data, settings, warmup=WARMUP, steps=STEPS):
     cupy_stand_in.reset_counts()
     if isinstance(cupy_stand_in.counts, _Sites):
         cupy_stand_in.counts.sites.clear()
-    for _ in range(steps):
-        family.train_step(next(batches))
+    train(family, quiet=True)
     return family.config.model, {k: v / steps for k, v in cupy_stand_in.counts.items()}
 
 
@@ -70,11 +72,11 @@ def table(runs=RUNS, where=False):
              "| --- | ---: | ---: | ---: |"]
     for family_name, data, settings in runs:
         model, c = per_step(family_name, data, settings)
-        lines.append(f"| {family_name} {data} {model} | {c['h2d']:g} | {c['d2h']:g} | {c['sync']:g} |")
+        lines.append(f"| {family_name} {data} {model} | {c['h2d']:.2f} | {c['d2h']:.2f} | {c['sync']:.2f} |")
         if where:
             sites = sorted(cupy_stand_in.counts.sites.items(), key=lambda kv: (kv[0][0], -kv[1]))
             notes.append(f"{family_name} {data} {model}:\n" + "\n".join(
-                f"  {kind:4} {n / STEPS:5g}/step  minigen/{site}" for (kind, site), n in sites))
+                f"  {kind:4} {n:4d} in {STEPS} steps  minigen/{site}" for (kind, site), n in sites))
     return "\n".join(lines + ([""] + notes if where else []))
 
 
