@@ -65,6 +65,12 @@ step install 120 "$PY" -m pip install -q --no-deps --no-build-isolation -e .
 export MPLBACKEND=Agg
 step gpu-tests 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider
 step bench 150 "$PY" -m minigen bench --device all --quick --out "$OUT/bench"
+# the sweep the CuPy stand-in runs without a GPU (tests/test_cupy_families.py, in gpu-tests above:
+# every family trained, evaluated, sampled with every option, moved cuda -> cpu -> cuda, the CLI),
+# then the tour on cuda, and what only a GPU can tell: each default model's time per step
+step tour-quick 150 "$PY" -m minigen tour --quick --device cuda --out "$OUT/tour"
+step step-times 120 "$PY" -m tools.maintenance.step_times --devices cpu,cuda --steps 50
+cp "$OUT/step-times.log" "$OUT/step-times.md" 2>/dev/null
 
 # a small 28x28 IDX set (no MNIST download): bright squares on dark noise
 "$PY" - "$OUT/idx" <<'EOF'
