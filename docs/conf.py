@@ -70,6 +70,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     "use_download_button": True,
 }
+html_context = {"default_mode": "auto"}     # with none, the theme's script logs an error at every load
 html_static_path = []
 html_last_updated_fmt = None
 

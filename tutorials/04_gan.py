@@ -41,7 +41,7 @@ import time
 
 import matplotlib
 import numpy as np
-from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -49,6 +49,7 @@ from minigen import optim
 from minigen.models import judge, make
 from minigen.models.loop import train
 from minigen.objectives import minimax
+from minigen.viz.animation import points_animation
 from minigen.viz.gan import plot_points
 
 START = time.perf_counter()
@@ -193,8 +194,29 @@ def draw_snapshot(t):
     ax.set_title(f"step {t.step_count}: {result['modes']} modes, {result['hq_share']:.0%} high quality", fontsize=10)
 
 
+def d_surface(t, k=61, limit=3.0):
+    """D(x) = P(real) on a k x k grid over the square [-limit, limit]^2 (rows along y)."""
+    line = np.linspace(-limit, limit, k, dtype="float32")
+    grid = np.stack(np.meshgrid(line, line), axis=-1).reshape(-1, 2)
+    with mg.no_grad():
+        return F.sigmoid(t.D(mg.tensor(grid))).numpy().reshape(k, k)
+
+
+frame_steps = set(range(total // 20, total + 1, max(1, total // 20)))   # about 20 frames for the animation
+frames, surfaces, frame_titles = [], [], []
+
+
+def on_step(t):
+    if t.step_count in frame_steps:
+        frames.append(t.sample(500, 0))
+        surfaces.append(d_surface(t))
+        frame_titles.append(f"step {t.step_count}")
+    if t.step_count in snapshot_steps:
+        draw_snapshot(t)
+
+
 tick = time.perf_counter()
-train_with_snapshots(gan, snapshot_steps, draw_snapshot)
+train_with_snapshots(gan, frame_steps | set(snapshot_steps), on_step)
 d_colorbar(fig, axes)
 fig.suptitle("A GAN learning 8 Gaussians (non-saturating loss); behind: D(x), red = 'real'")
 save(fig, "04_training_snapshots.png")
@@ -204,6 +226,14 @@ for step, modes, hq in progress:
     print(f"  step {step:>5}: {modes} modes, {hq:.1%} high quality")
 print(f"energy distance to the test set {final['energy_distance']:.4f} "
       f"(two true samples: {final['energy_distance_floor']:.4f})")
+
+# %% [markdown]
+# The same run as an animation: the samples (orange) and D's opinion of the plane behind them,
+# at about twenty moments of training.
+
+# %%
+show_animation(points_animation(frames, data=gan.test_data.points[:1000], titles=frame_titles, surfaces=surfaces),
+               "04_gan_training.html")
 
 # %% [markdown]
 # At the first snapshot the samples are a shapeless cloud over the whole square and D is unsure

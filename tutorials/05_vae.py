@@ -42,7 +42,7 @@
 import time
 
 import numpy as np
-from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -52,6 +52,7 @@ from minigen.models import make, vae
 from minigen.models.loop import endless, train
 from minigen.objectives import elbo as E
 from minigen.viz import image_grid
+from minigen.viz.animation import images_animation
 
 START = time.perf_counter()
 mg.manual_seed(0)
@@ -303,7 +304,19 @@ show_grid(ax, walks, "latent walks: left, a test digit; right, another; between,
 save(fig, "05_latent_walk.png")
 
 # %% [markdown]
-# Each row starts at one digit's reconstruction and ends at the other's; in between the strokes
+# The same walks in motion, one pair a column, there and back:
+
+# %%
+walk_steps = 24
+paths = [model.interpolate(test_set.images[first_of[a]], test_set.images[first_of[b]], steps=walk_steps)
+         for a, b in pairs]                                             # each (steps, 1, 8, 8)
+there_and_back = list(range(walk_steps)) + list(range(walk_steps - 2, 0, -1))
+show_animation(images_animation([np.stack([path[k] for path in paths]) for k in there_and_back],
+                                nrow=len(pairs), size=5),
+               "05_latent_walk.html")
+
+# %% [markdown]
+# Each row of the figure starts at one digit's reconstruction and ends at the other's; in between the strokes
 # move, thicken and fade smoothly: the walk stays on digit-like images most of the way, because
 # the decoder has learnt to paint every code near the data, not just the data's own codes.
 

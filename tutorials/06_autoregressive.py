@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 from _plots import receptive_fields
-from _setup import QUICK, glue, plt, save, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -59,6 +59,7 @@ from minigen.models.classifier import BernoulliBayes
 from minigen.models.loop import train
 from minigen.objectives import autoregressive as A
 from minigen.objectives.autoregressive import BOUNDARY
+from minigen.viz.animation import images_animation
 
 START = time.perf_counter()
 
@@ -479,6 +480,17 @@ save(fig, "06_pixelcnn_samples_and_completions.png")
 from minigen.models.pixelcnn import PixelCNNModel
 
 show_source(PixelCNNModel.fill)
+
+# %% [markdown]
+# The same thing in motion: eight digits written pixel by pixel. (A pixel, once drawn, never
+# changes, so each frame is the finished sample with the pixels not yet drawn shown grey.)
+
+# %%
+written = pixelcnn.sample(8, seed=5)
+order = np.arange(64).reshape(8, 8)
+frames = [np.where(order < k, written, 0.5) for k in range(0, 65, 2)]
+show_animation(images_animation(frames, [f"{k} of 64 pixels drawn" for k in range(0, 65, 2)], nrow=8, size=6),
+               "06_pixelcnn_writing.html")
 
 # %% [markdown]
 # The samples are digit-like strokes (after a full run; the quick build's few steps leave them

@@ -43,7 +43,7 @@ import math
 import time
 
 import numpy as np
-from _setup import QUICK, plt, save  # matplotlib's backend, the figures folder, quick mode
+from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 from minigen.data import get_dataset
@@ -52,6 +52,7 @@ from minigen.models import judge, make
 from minigen.models.loop import train
 from minigen.objectives import denoising as D
 from minigen.viz import image_grid
+from minigen.viz.animation import images_animation
 
 START = time.perf_counter()
 if QUICK:
@@ -99,6 +100,7 @@ closed_mean = [math.sqrt(b) * x0_value for b in bars]
 closed_var = [1 - b for b in bars]
 print("largest gap, chain vs closed form: mean", max(abs(a - b) for a, b in zip(chain_mean, closed_mean)),
       "variance", max(abs(a - b) for a, b in zip(chain_var, closed_var)))
+glue("abar_T", f"{bars[-1]:.1g}")
 
 rng = np.random.default_rng(0)
 point = np.array([1.5, -0.5])
@@ -113,7 +115,7 @@ print(f"t = {t_check}: chain mean {walked.mean(0).round(3)}, std {walked.std(0).
       f"exact: mean {(math.sqrt(bars[t_check]) * point).round(3)}, std {math.sqrt(1 - bars[t_check]):.3f}")
 
 # %% [markdown]
-# The two computations agree to rounding (the printed gaps are ~1e-15), and 20,000 walks of 300
+# The two computations agree to rounding (the printed gaps), and 20,000 walks of 300
 # steps land where one closed-form draw says they do. Now watch data dissolve: a digit and a
 # swiss roll noised to several levels with the closed form (one draw of eps for all levels, so
 # the same noise grows in), and the curves sqrt(abar_t) (how much of the data is left) and
@@ -152,7 +154,7 @@ save(fig, "07_forward_process.png")
 
 # %% [markdown]
 # By t = 300 the digit is hard to make out and the roll is a smudge; at t = 1000 both are
-# standard normal noise (abar_T = 4e-5): that is where generation will start. The dotted
+# standard normal noise (abar_T = {glue:text}`abar_T`): that is where generation will start. The dotted
 # curve, the chain's mean iterated step by step, lies on the closed form's.
 #
 # ## 2 · Denoise: the loss
@@ -171,11 +173,24 @@ save(fig, "07_forward_process.png")
 # and let the model guess that noise, eps_theta(x_t, t): each term becomes a weight times
 # ||eps - eps_theta(x_t, t)||^2. Ho et al. (2020) drop the weight:
 #
-#     L_simple = E_{t, x_0, eps} ||eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)||^2.
+# $$
+# L_\text{simple} = \mathbb{E}_{t, x_0, \epsilon} \left\| \epsilon - \epsilon_\theta\!\left(\sqrt{\bar\alpha_t}\, x_0
+#   + \sqrt{1 - \bar\alpha_t}\, \epsilon,\ t\right) \right\|^2 .
+# $$
 #
-# That is the whole training step (`Diffusion.step` in `minigen/models/diffusion.py`): draw a batch, one level t
-# and fresh noise per example, noise the batch, regress the noise. `minigen/objectives/denoising.py`
-# derives every line of this in its docstring.
+# Dropping the weights makes L_simple a *reweighted* bound: it is no longer the bound on
+# -log p(x_0) itself, but each of its terms is the bound's term up to a positive factor, so it
+# has the same best eps_theta (and it trains better samples than the exact bound). That is the
+# whole training step, Ho et al.'s Algorithm 1: draw a batch, one level t and fresh noise per
+# example, noise the batch, regress the noise. Here it is in minigen, with the functions it
+# calls (`minigen/objectives/denoising.py` derives every line of this in its docstring):
+
+# %%
+from minigen.models.diffusion import Diffusion
+
+show_source(Diffusion.step, D.q_sample, D.simple_loss)
+
+# %% [markdown]
 #
 # **The noise is the score.** The best eps_theta is E[eps | x_t], and
 # -E[eps | x_t] / sqrt(1 - abar_t) = grad log q_t(x_t), the *score* of the noised data: the
@@ -235,7 +250,14 @@ save(fig, "07_score_field.png")
 # x_{t-1} from q(x_{t-1} | x_t, x^_0) with the network's guess x^_0 in place of x_0: a step
 # toward the guess plus fresh noise. **DDIM** (Song et al., 2021) takes the same marginals but
 # no fresh noise, x_s = sqrt(abar_s) x^_0 + sqrt(1 - abar_s) eps_theta: a deterministic path, which
-# can skip levels (here 20 of the 100). Eight points from the same starting noise:
+# can skip levels (here 20 of the 100). Ho et al.'s Algorithm 2 is the loop of `D.reverse`
+# with `ddpm_step`; DDIM swaps in `ddim_step`:
+
+# %%
+show_source(D.ddpm_step, D.posterior, D.ddim_step)
+
+# %% [markdown]
+# Eight points from the same starting noise:
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
@@ -284,6 +306,10 @@ for sampler in ("ddpm", "ddim"):
         scores = judge.image_sample_metrics(x, "digits", digits.train_data, digits.test_data)
         table[sampler, steps] = (seconds, scores["frechet_distance"], scores["frechet_floor"])
         print(f"{sampler.upper()} {steps:>4} steps: {seconds:5.1f} s, Fréchet distance {scores['frechet_distance']:.1f}")
+glue("n_judged", n_judged)
+glue("fewest", STEP_COUNTS[-1])
+for sampler in ("ddpm", "ddim"):
+    glue(f"{sampler}_fewest", f"{table[sampler, STEP_COUNTS[-1]][1]:.1f}")
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for sampler, colour in (("ddpm", "tab:blue"), ("ddim", "tab:orange")):
@@ -301,12 +327,12 @@ ax.set_title("DDPM against DDIM: quality against sampling time (labels: steps)")
 save(fig, "07_samplers.png")
 
 # %% [markdown]
-# Time is proportional to the number of steps: one network pass each. In a full run (the
-# numbers printed above; 500 samples, so differences under about 1 are noise) both samplers hold
-# their quality down to 50 steps, a twentieth of the time of 1000 (clipping x^_0 keeps DDPM's
-# larger jumps in range). Below that they part: DDPM's few big noisy jumps leave grainy digits
-# and its distance climbs steeply at 20 and 10 steps, while DDIM's deterministic steps lose
-# little, so 20 DDIM steps are about as good as 1000 DDPM steps at a fiftieth of the time.
+# Time is proportional to the number of steps: one network pass each. Read the printed numbers
+# (with {glue:text}`n_judged` samples, differences under about 1 are noise): with enough training
+# both samplers hold their quality down to a few dozen steps (clipping x^_0 keeps DDPM's larger
+# jumps in range). Below that they part: DDPM's few big noisy jumps leave grainy digits and its
+# distance climbs, while DDIM's deterministic steps lose less: at {glue:text}`fewest` steps DDIM
+# scores {glue:text}`ddim_fewest` and DDPM {glue:text}`ddpm_fewest` in this run.
 # (`minigen eval` reports the pair: DDPM with all T steps, and `ddim_` with 50.)
 #
 # ## 6 · Samples, and digits completed from a half
@@ -315,20 +341,18 @@ save(fig, "07_samplers.png")
 # pixels we know are replaced by the given image **noised to that step's level** (RePaint's
 # simple form), so the network always sees a consistent noisy image and fills in the rest to
 # match. But the network sees the known half only through one noisy draw of it, which at high
-# noise says little, so the filled-in half is only loosely tied to it: on digits held out of the
-# training split with the bottom half hidden, the judge reads the true digit in about 0.62 of the
-# completions of the unconditional default (DDPM, 50 levels; RESULTS.md, "Diffusion").
-# Two things tie it closer. Each step is taken 5 times
+# noise says little, so the filled-in half is only loosely tied to it: replacement is an
+# approximation to sampling the hidden half given the known one, not an exact conditional
+# sample. Two things tie it closer. Each step is taken 5 times
 # (the `resample` setting), the merged image noised back to the step's level in between
 # (RePaint's resampling). And each step asks the network's own guess of the clean image,
 # x^_0 = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t), how far its *known* half is from the
 # given pixels, and moves x^_0 against the gradient of that error taken through the network with
 # respect to x_t, weight w = 15 (the `reconstruction` setting: reconstruction guidance, Ho et
 # al. 2022, derived in `minigen/objectives/denoising.py`): the hidden half moves too, through
-# what the network knows goes with what. On the test digits, replacement with 10 resamplings
-# alone scored 0.76-0.77; with guidance the judge reads the true digit in 0.85-0.88 of the
-# completions (seeds 0-2), at a
-# backward pass per step (about 7 s for the 360 digits). At level 0 the known pixels are the
+# what the network knows goes with what, at the cost of a backward pass per step. How much each
+# helps was measured on a holdout of the training digits (`tools/holdout/diffusion_completion_holdout.py`;
+# the results page has the full runs' completion accuracy). At level 0 the known pixels are the
 # given ones, exactly (`minigen sample DIR --given FILE.npy --mask top`).
 
 # %%
@@ -347,6 +371,17 @@ save(fig, "07_samples_and_inpainting.png")
 np.testing.assert_array_equal(filled["top"][~half_mask(given.shape, "top")],
                               given[~half_mask(given.shape, "top")])
 print(f"the kept pixels are the given ones, exactly; whole tutorial: {time.perf_counter() - START:.0f} s")
+
+# %% [markdown]
+# The reverse process in motion: ten digits drawn by DDIM in 50 steps, from pure noise at
+# level T to the samples at level 0 (the same noise at the start of every frame's digits).
+
+# %%
+levels = D.timesteps(digits.settings["T"], 50) + [0]
+states = digits.trajectory(10, 3, "ddim", 50)                          # [x_T, ..., x_0], data values
+show_animation(images_animation([digits.train_data.to_unit(s.numpy()).clip(0, 1) for s in states],
+                                [f"level t = {t}" for t in levels], nrow=10, size=6),
+               "07_reverse_process.html")
 
 # %% [markdown]
 # The completed halves join the given ones without a seam, and they are plausible digits,
@@ -413,6 +448,14 @@ for w in WEIGHTS:
     grids[w] = x[:50]                                              # five rows, a class a column
     print(f"W = {w:3.1f}: label accuracy {sweep[w][0]:.3f}, Fréchet distance {sweep[w][1]:5.2f}, "
           f"within-class spread {sweep[w][2]:.3f}")
+first_w, last_w = WEIGHTS[0], WEIGHTS[-1]
+best_w = min(WEIGHTS, key=lambda w: sweep[w][1])
+glue("w_last", f"{last_w:g}")
+glue("w_best", f"{best_w:g}")
+for name, w in (("first", first_w), ("last", last_w), ("best", best_w)):
+    glue(f"accuracy_{name}", f"{sweep[w][0]:.3f}")
+    glue(f"fd_{name}", f"{sweep[w][1]:.1f}")
+    glue(f"spread_{name}", f"{sweep[w][2]:.2f}")
 
 fig = plt.figure(figsize=(12, 7.5))
 top = fig.add_gridspec(2, 3, height_ratios=[1, 1.15])
@@ -435,18 +478,19 @@ save(fig, "07_guidance.png")
 print(f"whole tutorial: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]
-# In a full run (seed 0, the `--conditional` defaults: 4,000 steps, T = 500; 1,000 samples a
-# weight; numbers to about +-0.5 in the distance) the conditional model alone, W = 0, already
-# draws the class asked for 94% of the time, as varied as real digits of that class (spread
-# 0.96). A little guidance fixes most of the misses: W = 0.5 gives 0.989 and W = 1 0.996. The
-# price is diversity: the spread falls to 0.87 and 0.83 and stays near 0.82-0.84 for larger
-# W, each class drawn more like its most typical shapes (compare the two grids: at W = 4 the
-# strokes are heavier and more alike). The Fréchet distance to the test digits shows the two
-# forces at once: it first falls (W = 0.5: 6.0, near the floor of true digits; the classes
-# come out right, and in the right proportions) and then climbs (W = 2: 11.0, W = 4: 14.7), as
-# the lost variety costs more than the clarity gains. `minigen train diffusion --conditional`
-# samples with W = 1 by default, chosen on a holdout of the *training* digits
-# (RESULTS.md, "Diffusion"), where it scored the lowest distance with 99.9% of the
-# classes right; these test-split numbers would have picked 0.5, a reminder that the choice is
-# made where the test cannot see it. `minigen sample DIR --label 7 --guidance W` draws sevens
-# at any W.
+# At W = 0, the conditional model alone, the judge sees the class asked for in a share
+# {glue:text}`accuracy_first` of the samples, with a within-class spread of
+# {glue:text}`spread_first` (1: as varied as real digits of that class). At W =
+# {glue:text}`w_last`: {glue:text}`accuracy_last`, and a spread of {glue:text}`spread_last`.
+# Guidance trades diversity for clarity: each class is drawn more like its most typical shapes
+# (compare the two grids: at the larger W the strokes are heavier and more alike). The Fréchet
+# distance to the test digits shows the two forces at once ({glue:text}`fd_first` at W = 0,
+# {glue:text}`fd_last` at W = {glue:text}`w_last`, lowest here at W = {glue:text}`w_best`):
+# first the classes come out right and in the right proportions, then the lost variety costs
+# more than the clarity gains. `minigen train diffusion --conditional` samples with a default W
+# chosen on a holdout of the *training* digits (`tools/holdout/diffusion_guidance_holdout.py`),
+# never on the test split that judges it here. `minigen sample DIR --label 7 --guidance W` draws
+# sevens at any W.
+#
+# **Your turn.** The workbook's `q_sample`, `ddim_step` and `guided_eps` are this chapter's three
+# formulas (`minigen learn start DIR`, then `minigen learn check DIR q_sample ddim_step guided_eps`).

@@ -88,3 +88,14 @@ def glue(name, value):
             return value
         nb_glue(name, value, display=False)
     return value
+
+
+def show_animation(html, name):
+    """An animation (the HTML of minigen.viz.animation) written to FIGURES/name, and in a
+    notebook played inline."""
+    path = FIGURES / name
+    path.write_text(html, encoding="utf-8")
+    if IN_NOTEBOOK:
+        from IPython.display import HTML, display
+        display(HTML(html))
+    print(f"animation written to {path}")

@@ -1,16 +1,20 @@
-"""The autoregressive objective: the exact likelihood, by the chain rule.
+r"""The autoregressive objective: the exact likelihood, by the chain rule.
 
 The storyteller. An autoregressive model tells a story one word at a time, each word chosen
 from what came before. Any joint distribution over a sequence x = (x_1, ..., x_T) factorises
 that way, by the chain rule of probability, with no assumption at all:
 
-    p(x) = p(x_1) p(x_2 | x_1) p(x_3 | x_1, x_2) ... = prod_t p(x_t | x_<t).
+.. math::
+
+    p(x) = p(x_1)\, p(x_2 \mid x_1)\, p(x_3 \mid x_1, x_2) \cdots = \prod_t p(x_t \mid x_{<t}).
 
 A network that outputs, for every prefix x_<t, a distribution over the next token (a softmax
 over the vocabulary, or one Bernoulli logit for a binary pixel) therefore defines p(x)
-exactly, and its negative log-likelihood is a sum of per-step cross-entropies:
+exactly, and its negative log-likelihood is a sum of per-step cross-entropies (in nats):
 
-    NLL(x) = -log p(x) = sum_t -log p(x_t | x_<t)                    (nats)
+.. math::
+
+    \mathrm{NLL}(x) = -\log p(x) = \sum_t -\log p(x_t \mid x_{<t}).
 
 No bound (the VAE's ELBO), no adversary (the GAN's critic): the number reported by
 ``minigen eval`` is the model's true -log p(x), and minimising its mean over the data is
@@ -47,7 +51,10 @@ Causal masking, three ways. Output t may depend on inputs 0..t only:
 - masked convolutions (PixelCNN, images in raster order, row by row, left to right): the
   first layer's kernel (mask 'A') sees the pixels strictly before the centre, later layers
   (mask 'B') the centre too, which is then already a summary of pixels before it. Stacking B
-  layers on one A layer keeps output pixel i a function of input pixels j < i. A binary pixel
+  layers on one A layer keeps output pixel i a function of input pixels j < i, though not of all
+  of them: a wedge above and to the right of i stays out of reach (the blind spot, which the
+  gated PixelCNN's vertical and horizontal stacks remove; tutorials/06_autoregressive.py
+  measures it). A binary pixel
   gets one logit l and p(x_i = 1 | x_<i) = sigmoid(l), so its NLL is the binary cross-entropy
   softplus(l) - x_i l (``bernoulli_nll``). A pixel with K intensity levels (the grey digits'
   17) gets K logits and a softmax, as a token does: the image is a sequence of H * W tokens in

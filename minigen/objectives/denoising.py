@@ -1,9 +1,11 @@
-"""Diffusion: destroy data with noise, step by step, and learn to undo one step at a time.
+r"""Diffusion: destroy data with noise, step by step, and learn to undo one step at a time.
 
 The forward process. Fix a noise schedule beta_1, ..., beta_T in (0, 1) and let each step
 shrink the data a little and add a little Gaussian noise:
 
-    q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I),     t = 1..T,  x_0 = data.
+.. math::
+
+    q(x_t \mid x_{t-1}) = \mathcal{N}\!\left(\sqrt{1 - \beta_t}\, x_{t-1},\ \beta_t I\right), \qquad t = 1, \dots, T,\quad x_0 = \text{data}.
 
 Write alpha_t = 1 - beta_t and abar_t = alpha_1 alpha_2 ... alpha_t (abar_0 = 1). A Gaussian
 step of a Gaussian is Gaussian; by induction, if x_{t-1} = sqrt(abar_{t-1}) x_0 +
@@ -11,7 +13,9 @@ sqrt(1 - abar_{t-1}) e with e ~ N(0, I), then x_t = sqrt(alpha_t) x_{t-1} + sqrt
 has mean sqrt(alpha_t abar_{t-1}) x_0 = sqrt(abar_t) x_0 and variance
 alpha_t (1 - abar_{t-1}) + beta_t = 1 - abar_t. So any step is one draw away from the data:
 
-    q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I),  x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps.
+.. math::
+
+    q(x_t \mid x_0) = \mathcal{N}\!\left(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\right), \qquad x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon.
 
 When abar_T ~ 0, x_T is N(0, I) whatever the data was: that is where sampling starts.
 
@@ -24,9 +28,11 @@ The posterior. Going back one step is intractable for the data's distribution, b
 x_0 it is Gaussian (Bayes' rule: q(x_{t-1} | x_t, x_0) is proportional to
 q(x_t | x_{t-1}) q(x_{t-1} | x_0), a product of two Gaussians in x_{t-1}):
 
-    q(x_{t-1} | x_t, x_0) = N(mu~_t, beta~_t I),
-    mu~_t   = sqrt(abar_{t-1}) beta_t / (1 - abar_t) x_0 + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) x_t,
-    beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t.
+.. math::
+
+    q(x_{t-1} \mid x_t, x_0) = \mathcal{N}(\tilde\mu_t, \tilde\beta_t I), \qquad
+    \tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\, \beta_t}{1 - \bar\alpha_t}\, x_0 + \frac{\sqrt{\alpha_t}\, (1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\, x_t, \qquad
+    \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\, \beta_t.
 
 (Precisions add: 1 / beta~ = alpha_t / beta_t + 1 / (1 - abar_{t-1}); the mean is the
 precision-weighted mean of x_t / sqrt(alpha_t) and sqrt(abar_{t-1}) x_0.) The formulas hold
@@ -36,7 +42,9 @@ The variational bound. The model is a reverse chain p(x_T) = N(0, I),
 p(x_{t-1} | x_t) = N(mu_theta(x_t, t), sigma_t^2 I). Jensen's inequality on
 log p(x_0) = log E_q [p(x_{0:T}) / q(x_{1:T} | x_0)] gives -log p(x_0) <= L with
 
-    L = KL(q(x_T | x_0) || p(x_T)) + sum_{t>1} KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) - log p(x_0 | x_1).
+.. math::
+
+    L = \mathrm{KL}(q(x_T \mid x_0) \,\|\, p(x_T)) + \sum_{t > 1} \mathrm{KL}(q(x_{t-1} \mid x_t, x_0) \,\|\, p(x_{t-1} \mid x_t)) - \log p(x_0 \mid x_1).
 
 The first term has no parameters. Each KL between Gaussians of equal variance is a squared
 distance between means: ||mu~_t - mu_theta||^2 / (2 sigma_t^2) + const. Write x_0 through the
@@ -48,7 +56,9 @@ with eps_theta(x_t, t) in place of eps makes each term
 
 Ho et al. drop the weight (and sum over t by sampling it uniformly): the simple loss
 
-    L_simple = E_{t, x_0, eps} ||eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)||^2,
+.. math::
+
+    L_\text{simple} = \mathbb{E}_{t, x_0, \epsilon} \left\| \epsilon - \epsilon_\theta\!\left(\sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon,\ t\right) \right\|^2,
 
 a plain regression: noise an example, ask the network which noise was added.
 
@@ -67,8 +77,10 @@ sigma_t^2 = beta~_t. The last step (abar_0 = 1) has beta~ = 0 and returns x^_0 i
 Sampling (DDIM, Song et al. 2021). The simple loss only sees the marginals q(x_t | x_0), so
 any process with those marginals fits the same network. For levels s < t, the family
 
-    x_s = sqrt(abar_s) x^_0 + sqrt(1 - abar_s - sigma^2) eps_theta + sigma z,    z ~ N(0, I),
-    sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
+.. math::
+
+    x_s = \sqrt{\bar\alpha_s}\, \hat x_0 + \sqrt{1 - \bar\alpha_s - \sigma^2}\, \epsilon_\theta + \sigma z, \quad z \sim \mathcal{N}(0, I), \qquad
+    \sigma = \eta \sqrt{\frac{1 - \bar\alpha_s}{1 - \bar\alpha_t}} \sqrt{1 - \frac{\bar\alpha_t}{\bar\alpha_s}},
 
 keeps them for every eta. eta = 0 is deterministic (an ODE's discretisation: the same start
 gives the same sample); eta = 1 gives sigma^2 = beta~ and exactly DDPM's step. Because
@@ -97,7 +109,11 @@ classifier in its place:
 
 and, both scores being -eps / sqrt(1 - abar_t) with the same factor, in terms of noise:
 
-    eps~ = (1 + W) eps_theta(x_t, t, y) - W eps_theta(x_t, t, no label)    (``guided_eps``).
+.. math::
+
+    \tilde\epsilon = (1 + W)\, \epsilon_\theta(x_t, t, y) - W\, \epsilon_\theta(x_t, t, \varnothing)
+
+(``guided_eps``; the empty set stands for the "no label" class).
 
 W = 0 is the conditional model itself; W > 0 trades diversity for samples more clearly of
 their class. eps~ simply replaces eps_theta in the DDPM and DDIM steps. (At each level it is

@@ -1,25 +1,32 @@
-"""The VAE's objective, the evidence lower bound (ELBO), derived; and its importance-weighted sharpening.
+r"""The VAE's objective, the evidence lower bound (ELBO), derived; and its importance-weighted sharpening.
 
 A VAE is an artist who looks at a painting x, sketches it as a short code z, and paints a new
 picture from the sketch alone. The painter is the decoder, a likelihood p(x | z); the sketches
 come from a prior p(z) = N(0, I), so a new picture is z ~ N(0, I) painted by the decoder. To
 learn the painter we want the marginal likelihood of the data,
 
-    log p(x) = log integral p(x | z) p(z) dz,
+.. math::
+
+    \log p(x) = \log \int p(x \mid z)\, p(z)\, dz,
 
 which no one can integrate for a neural decoder. The sketcher is the encoder, q(z | x) =
 N(mu(x), diag sigma^2(x)), a guess of which codes could have painted x.
 
 The bound. For any q, because log p(x) does not depend on z and p(x) = p(x, z) / p(z | x),
 
-    log p(x) = E_q[log p(x)] = E_q[log p(x, z) / q(z | x)] + E_q[log q(z | x) / p(z | x)]
-             = ELBO(x)                                    + KL(q(z | x) || p(z | x)).
+.. math::
+
+    \log p(x) = \mathbb{E}_q[\log p(x)]
+      = \underbrace{\mathbb{E}_q\!\left[\log \frac{p(x, z)}{q(z \mid x)}\right]}_{\mathrm{ELBO}(x)}
+      + \underbrace{\mathbb{E}_q\!\left[\log \frac{q(z \mid x)}{p(z \mid x)}\right]}_{\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))}.
 
 A KL divergence is >= 0, so ELBO <= log p(x), with equality exactly when q is the true posterior
 p(z | x): the better the sketcher guesses, the tighter the bound. Splitting p(x, z) = p(x | z) p(z):
 
-    ELBO = E_q[log p(x | z)] - KL(q(z | x) || p(z))
-         = -(reconstruction error)   - (how far the code distribution strays from the prior).
+.. math::
+
+    \mathrm{ELBO}(x) = \underbrace{\mathbb{E}_q[\log p(x \mid z)]}_{-\text{reconstruction error}}
+      - \underbrace{\mathrm{KL}(q(z \mid x) \,\|\, p(z))}_{\text{the code's distance from the prior}}.
 
 The first term asks the sketch to be enough to repaint x; the second keeps the sketches inside
 the prior, so that codes drawn from N(0, I) paint something sensible. A plain autoencoder has
@@ -31,14 +38,20 @@ score-function (REINFORCE) estimator uses grad E_q[f] = E_q[f(z) grad log q(z)]:
 the value of f, so its variance grows with f's size (tens of nats here) and its spread.
 Instead write the draw as a function of phi and of noise that does not depend on phi:
 
-    z = mu + sigma * eps,   eps ~ N(0, I)   =>   grad E_q[f(z)] = E_eps[grad_z f(z) dz/dphi].
+.. math::
+
+    z = \mu + \sigma \odot \epsilon,\quad \epsilon \sim \mathcal{N}(0, I)
+    \quad\Longrightarrow\quad \nabla_\phi \mathbb{E}_q[f(z)] = \mathbb{E}_\epsilon\!\left[\nabla_z f(z)\, \frac{\partial z}{\partial \phi}\right].
 
 Now the gradient goes through f itself (backpropagation through the sample); one draw per
 example is usually enough. tutorials/05_vae.py measures the two variances.
 
 The KL in closed form. For diagonal Gaussians, dimension by dimension,
 
-    KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2,
+.. math::
+
+    \mathrm{KL}(\mathcal{N}(m_1, s_1^2) \,\|\, \mathcal{N}(m_2, s_2^2)) = \log\frac{s_2}{s_1}
+      + \frac{s_1^2 + (m_1 - m_2)^2}{2 s_2^2} - \frac{1}{2},
 
 and against the prior N(0, 1): KL = (mu^2 + sigma^2 - 1 - log sigma^2) / 2, summed over the
 latent dimensions. Zero only at mu = 0, sigma = 1: a latent dimension the decoder ignores is
@@ -57,7 +70,9 @@ s -> 0 and log p -> +infinity; a floor on log s^2 keeps the likelihood bounded.
 The importance-weighted bound (IWAE, Burda et al. 2016). With k draws z_i ~ q(z | x) and
 weights w_i = p(x, z_i) / q(z_i | x), E[w_i] = p(x), so by Jensen's inequality
 
-    L_k = E[log (1/k) sum_i w_i] <= log E[(1/k) sum_i w_i] = log p(x).
+.. math::
+
+    L_k = \mathbb{E}\left[\log \frac{1}{k} \sum_{i=1}^k w_i\right] \le \log \mathbb{E}\left[\frac{1}{k} \sum_{i=1}^k w_i\right] = \log p(x).
 
 L_1 is the ELBO. L_k <= L_{k+1}: the average of k + 1 weights is the mean of the averages of its
 k-subsets, and log is concave. And (1/k) sum w_i -> p(x) as k grows (law of large numbers), so

@@ -1,10 +1,12 @@
-"""The GAN game, derived from its value function.
+r"""The GAN game, derived from its value function.
 
 A generator G turns noise z ~ N(0, I) into samples G(z) (the forger); a discriminator D
 says how likely a sample is to be real, D(x) in (0, 1) (the critic). They play one game
 with one score, the value function
 
-    V(D, G) = E_x~data [log D(x)] + E_z [log(1 - D(G(z)))]
+.. math::
+
+    V(D, G) = \mathbb{E}_{x \sim p_\text{data}}[\log D(x)] + \mathbb{E}_{z \sim \mathcal{N}(0, I)}[\log(1 - D(G(z)))]
 
 D maximises V (call real data real and fakes fake); G minimises it (make fakes D calls real).
 
@@ -22,7 +24,10 @@ The optimal discriminator. For a fixed G with sample density p_g, V is the integ
 p_data(x) log D(x) + p_g(x) log(1 - D(x)); pointwise, a log D + b log(1 - D) is largest at
 D = a / (a + b), so
 
-    D*(x) = p_data(x) / (p_data(x) + p_g(x)),     V(D*, G) = -log 4 + 2 JSD(p_data || p_g).
+.. math::
+
+    D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}, \qquad
+    V(D^*, G) = -\log 4 + 2\, \mathrm{JSD}(p_\text{data} \,\|\, p_g).
 
 Against a perfect critic G minimises the Jensen-Shannon divergence; the game ends at
 p_g = p_data, where D* = 1/2 everywhere and V = -log 4.

@@ -133,7 +133,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="check-book-") as tmp:
         copy = Path(tmp) / "site"
         shutil.copytree(site, copy)
-        pages = sorted(p for p in copy.rglob("*.html"))
+        pages = sorted(p for p in copy.rglob("*.html") if "_static" not in p.relative_to(copy).parts)   # not the theme's templates
         for page in pages:
             text = page.read_text(encoding="utf-8")
             page.write_text(re.sub(r"<head([^>]*)>", lambda m: f"<head{m.group(1)}>" + PROBE, text, count=1),
