@@ -7,7 +7,7 @@ cross_entropy, layer_norm's normalize, scaled_dot_product_attention), its docstr
 says why.
 """
 from minigen import backend, ops
-from minigen.autograd import OpError, describe
+from minigen.autograd import OpError, check_same_device, describe
 from minigen.ops import gelu, log_softmax, logsumexp, pad, relu, sigmoid, softmax, softplus, tanh
 from minigen.ops.conv import output_size
 from minigen.tensor import Tensor
@@ -122,8 +122,9 @@ def _class_indices(name, indices, count, like):
     Checked explicitly because CuPy wraps out-of-range indices around instead of raising; on
     the GPU the check waits there until the next read (backend.check), not to stall every call.
     """
-    array = indices.data if isinstance(indices, Tensor) else indices
-    array = backend.to_device(array, like.device)
+    if isinstance(indices, Tensor):         # a Tensor stays where it is; a host array is copied over
+        check_same_device(name, (like, indices))
+    array = backend.to_device(indices.data if isinstance(indices, Tensor) else indices, like.device)
     if array.dtype.kind not in "iu":
         raise OpError(f"{name}: indices must be integers, got {array.dtype} (shape {array.shape})")
 

@@ -168,6 +168,18 @@ def test_mixing_a_cpu_and_a_cuda_tensor_raises_a_device_error_naming_both():
         check_same_device("anything", [cpu, cuda])
 
 
+@pytest.mark.gpu
+def test_class_indices_in_a_tensor_on_another_device_raise_a_device_error():
+    if not mg.cuda_available():
+        pytest.skip("no CUDA device (run with --cupy-stand-in)")
+    logits, targets = mg.randn(4, 3, device="cuda"), mg.tensor([0, 1, 2, 0])
+    with pytest.raises(DeviceError, match=r"cross_entropy: inputs are on different devices: .* on cuda:0 and .* on cpu"):
+        F.cross_entropy(logits, targets)
+    with pytest.raises(DeviceError, match=r"embedding: .* on cuda:0 and .* on cpu"):
+        F.embedding(targets, logits)
+    assert F.cross_entropy(logits, targets.numpy()).device == "cuda:0"    # a host array: copied over
+
+
 def test_asking_for_cuda_without_a_gpu_raises_a_device_error():
     if mg.cuda_available():
         pytest.skip("this machine has a GPU")
