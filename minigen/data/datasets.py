@@ -1,4 +1,4 @@
-"""The data sets minigen trains on: shipped files (digits, names, surnames) and 2-D samplers.
+"""The data sets minigen trains on: shipped files (digits, names, surnames, chorales) and 2-D samplers.
 
 Everything here runs on the host with NumPy; ``DataLoader`` moves batches to the device.
 See README.md in this folder for where the files come from and their licences.
@@ -89,7 +89,35 @@ def load_names(kind="names", split="train"):
     return list({"train": train, "test": test, "all": train + test}[split])
 
 
-# ----- 2-D samplers -----
+# ----- chorales -----
+@functools.lru_cache(maxsize=None)
+def _chorales_raw():
+    with _open("chorales.npz") as f, np.load(f, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    for a in arrays.values():
+        a.flags.writeable = False
+    return arrays
+
+
+def load_chorales(split="train"):
+    """Bach's four-part chorales (music21's corpus, 293 in 4/4): ``(rolls, info)``.
+
+    ``rolls``: a list of new int64 arrays (4, T), one per chorale: the MIDI pitch each voice
+    (soprano, alto, tenor, bass) sounds at every eighth note, 0 for a rest; transposed to
+    C major or A minor. ``info``: {"names", "tonic", "mode", "shift"}, one entry per chorale
+    (the key before transposition: tonic pitch class, 0 major / 1 minor; the semitones added).
+    Split by chorale, fixed when the file was built: 249 train, 44 test (minigen/data/README.md).
+    """
+    _check_split("load_chorales", split)
+    raw = _chorales_raw()
+    keep = np.ones(len(raw["test"]), bool) if split == "all" else raw["test"] == (split == "test")
+    starts = raw["starts"]
+    rolls = [raw["rolls"][starts[c]:starts[c + 1]].T.astype(np.int64) for c in np.flatnonzero(keep)]
+    info = {k: raw[k][keep].tolist() for k in ("names", "tonic", "mode", "shift")}
+    return rolls, info
+
+
+
 EIGHT_GAUSSIANS_RADIUS = 2.0
 EIGHT_GAUSSIANS_STD = 0.02
 #: the 8 centres of ``8gaussians``: angles 0, 45, ..., 315 degrees on the circle of radius 2
@@ -138,15 +166,16 @@ def sample_2d(name, n, seed=0):
 # ----- one entry point -----
 POINTS_SIZES = {"train": 10_000, "test": 2_500}
 POINTS_SEEDS = {"train": 0, "test": 1}
-DATASET_NAMES = ("8gaussians", "swissroll", "digits", "digits-binary", "names", "surnames", "idx:PATH")
+DATASET_NAMES = ("8gaussians", "swissroll", "digits", "digits-binary", "names", "surnames", "chorales",
+                 "idx:PATH")
 
 
 @dataclass(eq=False)
 class Dataset:
     """One split of a data set, as ``get_dataset`` returns it.
 
-    ``kind``: ``"points"`` (``data`` float32 (N, 2)), ``"images"`` (``data`` float32 (N, C, H, W))
-    or ``"text"`` (``data`` a list of str). ``labels``: int64 (N,) class labels or None.
+    ``kind``: ``"points"`` (``data`` float32 (N, 2)), ``"images"`` (``data`` float32 (N, C, H, W)),
+    ``"text"`` (``data`` a list of str) or ``"music"`` (``data`` a list of int64 rolls (4, T)). ``labels``: int64 (N,) class labels or None.
     ``shape``: one item's shape ((2,) or (C, H, W); () for text). ``value_range``: the (low, high)
     the values lie in ((-1, 1) or (0, 1) for images; None for points, which are unbounded).
     ``binary``: values are exactly {0, 1}. ``num_classes``: for labelled data (for ``idx:`` data,
@@ -187,6 +216,11 @@ class Dataset:
         return self._as("points")
 
     @property
+    def rolls(self):
+        """``data`` for a music data set."""
+        return self._as("music")
+
+    @property
     def text(self):
         """``data`` for a text data set."""
         return self._as("text")
@@ -217,7 +251,8 @@ def get_dataset(name, split="train"):
     Names: ``8gaussians`` and ``swissroll`` (points: the train split is 10,000 samples drawn with
     seed 0, the test split 2,500 with seed 1, ``"all"`` both, train first); ``digits`` (images in
     [-1, 1]) and ``digits-binary`` (images in {0, 1}), split as ``load_digits``; ``names`` and
-    ``surnames`` (text), split as ``load_names``; ``idx:PATH`` (MNIST-style IDX files, a directory
+    ``surnames`` (text), split as ``load_names``; ``chorales`` (music), split as
+    ``load_chorales``; ``idx:PATH`` (MNIST-style IDX files, a directory
     or one images file, see ``load_idx``; images in [-1, 1]). Raises ValueError for anything else.
     """
     _check_split("get_dataset", split)
@@ -240,6 +275,9 @@ def get_dataset(name, split="train"):
         vocab = tuple(sorted(set("".join(every))))
         return Dataset(name, split, "text", load_names(name, split), vocab=vocab,
                        max_len=max(map(len, every)))
+    if name == "chorales":
+        rolls, info = load_chorales(split)
+        return Dataset(name, split, "music", rolls, shape=(4,), info=info)
     if name.startswith("idx:") and len(name) > 4:
         path = os.path.expanduser(name[4:])
         images, labels = load_idx(path, split)
