@@ -108,8 +108,13 @@ SAMPLE_OPTIONS = ("sampler", "sample_steps", "temperature", "top_k", "prompt", "
 
 def cmd_sample(args):
     options = {k: getattr(args, k) for k in SAMPLE_OPTIONS if getattr(args, k) is not None}
-    if (args.given is None) != (args.mask is None):
-        raise UsageError("sample: --given FILE.npy and --mask top|bottom|left|right go together")
+    if args.mask is not None and args.mask_file is not None:
+        raise UsageError("sample: give --mask or --mask-file, not both")
+    if args.mask_file is not None:
+        options["mask"] = _load_array(args.mask_file, "--mask-file")
+    if (args.given is None) != ("mask" not in options):
+        raise UsageError("sample: --given FILE.npy and --mask (top|bottom|left|right|box:R0,C0,R1,C1, "
+                         "or --mask-file M.npy) go together")
     if args.given is not None:
         options["given"] = _load_given(args.given)
     family = _open(args.dir, args.device)
@@ -194,13 +199,19 @@ def cmd_learn_run(args):
         raise UsageError(str(exc)) from None
 
 
+def _load_array(path, flag):
+    """The array in the .npy file ``path``, never unpickled; a UsageError naming ``flag`` if unreadable."""
+    import numpy as np
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{flag} {path}: cannot read it as a .npy array ({exc})") from None
+
+
 def _load_given(path):
     """The images of --given: a float32 .npy file (N, C, H, W), never unpickled."""
     import numpy as np
-    try:
-        given = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--given {path}: cannot read it as a .npy array ({exc})") from None
+    given = _load_array(path, "--given")
     if given.ndim != 4 or given.dtype.kind != "f":
         raise UsageError(f"--given {path}: expected float images (N, C, H, W), got shape {given.shape} "
                          f"of dtype {given.dtype}")
@@ -267,7 +278,10 @@ def parser():
     s.add_argument("--label", type=int, help="conditional runs: samples of class K")
     s.add_argument("--guidance", type=float, help="conditional diffusion: classifier-free guidance weight")
     s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept")
-    s.add_argument("--mask", choices=["top", "bottom", "left", "right"], help="the half of --given to fill in")
+    s.add_argument("--mask", help="the pixels of --given to fill in: top|bottom|left|right (a half) or "
+                                  "box:R0,C0,R1,C1 (rows R0..R1-1, columns C0..C1-1)")
+    s.add_argument("--mask-file", help="images: M.npy, a boolean array (H, W) or the images' shape, "
+                                       "True where to fill in")
     s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text")
     s.set_defaults(parser=s, run=cmd_sample)
 

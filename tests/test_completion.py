@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigen.data.completion import SIDES, check_given, half_mask
+from minigen.data.completion import SIDES, check_given, half_mask, hidden_mask
 
 
 @pytest.mark.parametrize("h, w", [(8, 8), (7, 5), (1, 2)])
@@ -39,3 +39,35 @@ def test_check_given_repeats_one_image_and_keeps_n_images():
 def test_check_given_names_what_does_not_fit(given, n, binary, message):
     with pytest.raises(ValueError, match=message):
         check_given(given, n, (1, 8, 8), binary)
+
+
+def test_a_box_hides_its_rows_and_columns_as_python_slices_count_them():
+    hidden = hidden_mask((2, 1, 8, 8), "box:2,3,6,5")
+    expected = np.zeros((8, 8), bool)
+    expected[2:6, 3:5] = True
+    assert hidden.shape == (2, 1, 8, 8) and (hidden == expected).all()
+    np.testing.assert_array_equal(hidden_mask((1, 1, 8, 8), "bottom"), half_mask((1, 1, 8, 8), "bottom"))
+
+
+def test_a_mask_array_is_broadcast_from_one_image_or_taken_per_image():
+    one = np.zeros((8, 8), bool)
+    one[0, 0] = True
+    assert hidden_mask((3, 1, 8, 8), one).sum() == 3
+    each = np.zeros((3, 1, 8, 8), bool)
+    each[1, 0, 4, 4] = True
+    np.testing.assert_array_equal(hidden_mask((3, 1, 8, 8), each), each)
+
+
+@pytest.mark.parametrize("mask, message", [
+    ("box:2,3,6", "a box is box:R0,C0,R1,C1, four integers"),
+    ("box:a,b,c,d", "four integers"),
+    ("box:6,3,2,5", "inside the 8x8 image with R0 < R1"),
+    ("box:0,0,9,8", "inside the 8x8 image"),
+    ("middle", "must be one of top, bottom, left, right"),
+    (np.ones((8, 8), dtype=np.uint8), "a boolean array"),
+    (np.ones((7, 8), dtype=bool), r"shape \(7, 8\) fits neither an image \(8, 8\)"),
+    (np.zeros((8, 8), dtype=bool), "it hides no pixel"),
+])
+def test_a_bad_mask_is_refused_saying_what_is_wrong(mask, message):
+    with pytest.raises(ValueError, match=message):
+        hidden_mask((2, 1, 8, 8), mask)

@@ -16,7 +16,7 @@ import strategies as S
 from minigen import metrics, nn
 from minigen.cli import main
 from minigen.data import write_idx
-from minigen.data.completion import half_mask
+from minigen.data.completion import half_mask, hidden_mask
 from minigen.models import diffusion, judge
 from minigen.models import make as make_family
 from minigen.models.loop import train
@@ -299,6 +299,19 @@ def test_train_sample_eval_round_trip_through_the_command_line(tmp_path, capsys,
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("mask", ["box:2,2,6,6", "array"])
+def test_inpainting_a_hole_keeps_every_pixel_around_it_exactly(mask):
+    trainer = make("digits", steps=2, T=20)
+    given = ((trainer.test_data.images[:3] + 1) / 2).astype(np.float32)
+    if mask == "array":
+        mask = np.zeros((8, 8), bool)
+        mask[[0, 3, 7], [5, 1, 7]] = True                                   # three scattered pixels
+    out = trainer.sample(3, 0, sampler="ddim", sample_steps=5, given=given, mask=mask)
+    hidden = hidden_mask(out.shape, mask)
+    np.testing.assert_array_equal(out[~hidden], given[~hidden])
+    assert not np.allclose(out[hidden], given[hidden])
+
+
 def test_the_unet_on_28x28_idx_files_through_the_command_line(tmp_path, capsys, monkeypatch):
     small_recipe(monkeypatch, ("unet", "images"), T=20, width=4)
     rng = np.random.default_rng(0)
@@ -316,6 +329,17 @@ def test_the_unet_on_28x28_idx_files_through_the_command_line(tmp_path, capsys, 
     x = np.load(tmp_path / "x.npy")
     assert x.shape == (2, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
     np.testing.assert_array_equal(x[:, :, :14], 0.0)
+    hole = np.zeros((28, 28), bool)
+    hole[10:18, 10:18] = True
+    np.save(tmp_path / "hole.npy", hole)
+    for mask in (["--mask", "box:10,10,18,18"], ["--mask-file", str(tmp_path / "hole.npy")]):
+        main(["sample", str(run), "--n", "2", "--sampler", "ddim", "--sample-steps", "3", "--given",
+              str(tmp_path / "given.npy"), *mask, "--out", str(tmp_path / "x.npy")])
+        x = np.load(tmp_path / "x.npy")
+        np.testing.assert_array_equal(x[:, :, ~hole], 0.0)
+    with pytest.raises(SystemExit):       # a usage error: both masks at once
+        main(["sample", str(run), "--given", str(tmp_path / "given.npy"), "--mask", "top",
+              "--mask-file", str(tmp_path / "hole.npy"), "--out", str(tmp_path / "x.npy")])
 
 
 # ----- conditional runs: classifier-free guidance -----

@@ -184,9 +184,23 @@ def test_pixelcnn_samples_are_binary_and_completions_keep_the_given_top_half():
     np.testing.assert_array_equal(one[:, :, :4], np.repeat(given[:1, :, :4], 4, axis=0))
 
 
+def test_pixelcnn_completes_any_number_of_whole_bottom_rows_keeping_the_rows_above():
+    family = make(steps=0)
+    given = family.test_data.images[:3]
+    mask = np.zeros((8, 8), bool)
+    mask[5:] = True
+    for hidden in ("box:5,0,8,8", mask):
+        filled = family.sample(3, 0, given=given, mask=hidden)
+        np.testing.assert_array_equal(filled[:, :, :5], given[:, :, :5])
+    np.testing.assert_array_equal(family.sample(3, 0, given=given, mask="box:4,0,8,8"),
+                                  family.sample(3, 0, given=given, mask="bottom"))
+
+
 @pytest.mark.parametrize("options, error, message", [
     ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "top"}, ValueError, "raster order.*--mask bottom"),
     ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "left"}, ValueError, "raster order.*--mask bottom"),
+    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "box:2,2,6,6"}, ValueError, "whole rows at the bottom"),
+    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "box:6,0,8,7"}, ValueError, "whole rows at the bottom"),
     ({"given": np.full((1, 1, 8, 8), 0.5, np.float32), "mask": "bottom"}, ValueError, "binary"),
     ({"prompt": "a"}, NotImplementedError, "--prompt: is for autoregressive text runs"),
     ({"top_k": 2}, NotImplementedError, "--top-k: is for autoregressive text runs"),

@@ -1,7 +1,7 @@
-"""Image completion (`minigen sample --given FILE.npy --mask SIDE`): the part every image family
-shares. A family fills in the hidden half its own way (PixelCNN in raster order, diffusion by
-noising the known pixels to each step's level); this file says which pixels are hidden and
-checks the given images against the run's data, before any sampling.
+"""Image completion (`minigen sample --given FILE.npy --mask MASK`, or `--mask-file M.npy`): the part
+every image family shares. A family fills in the hidden pixels its own way (PixelCNN in raster
+order, diffusion by noising the known pixels to each step's level); this file says which pixels
+are hidden and checks the given images against the run's data, before any sampling.
 """
 import numpy as np
 
@@ -24,6 +24,40 @@ def half_mask(shape, side):
     else:
         mask[..., :, w - w // 2:] = True
     return mask
+
+
+def hidden_mask(shape, mask):
+    """The pixels to fill in: a boolean array of ``shape`` (N, C, H, W), True where hidden.
+
+    ``mask`` is a side (``top``, ``bottom``, ``left``, ``right``: that half, as half_mask),
+    ``box:R0,C0,R1,C1`` (rows R0 to R1 - 1 and columns C0 to C1 - 1, counted from 0 as Python's
+    slices count), or a boolean array (H, W), (C, H, W) or (N, C, H, W) (``--mask-file``), True
+    where to paint. A mask that hides nothing is refused: there would be nothing to fill in.
+    """
+    *_, h, w = shape
+    if isinstance(mask, str) and mask.startswith("box:"):
+        try:
+            r0, c0, r1, c1 = (int(v) for v in mask[4:].split(","))
+        except ValueError:
+            raise ValueError(f"--mask {mask}: a box is box:R0,C0,R1,C1, four integers") from None
+        if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
+            raise ValueError(f"--mask {mask}: the box must lie inside the {h}x{w} image with R0 < R1 "
+                             f"and C0 < C1 (rows R0..R1-1, columns C0..C1-1)")
+        hidden = np.zeros(shape, dtype=bool)
+        hidden[..., r0:r1, c0:c1] = True
+    elif isinstance(mask, str):
+        hidden = half_mask(shape, mask)
+    else:
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise ValueError(f"--mask-file: the mask must be a boolean array (True where to paint), got {mask.dtype}")
+        if mask.shape not in (tuple(shape[-2:]), tuple(shape[-3:]), tuple(shape)):
+            raise ValueError(f"--mask-file: the mask's shape {mask.shape} fits neither an image ({h}, {w}) "
+                             f"nor the given images {tuple(shape)}")
+        hidden = np.broadcast_to(mask, shape).copy()
+    if not hidden.any():
+        raise ValueError("--mask: it hides no pixel; there is nothing to fill in")
+    return hidden
 
 
 def check_given(given, n, shape, binary):

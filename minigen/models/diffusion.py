@@ -17,7 +17,7 @@ from functools import partial
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, nn, ops, optim
-from minigen.data.completion import check_given, half_mask
+from minigen.data.completion import check_given, hidden_mask
 from minigen.models import judge
 from minigen.models.checks import check_network_labels
 from minigen.models.loop import Family
@@ -263,8 +263,8 @@ class Diffusion(Family):
     # ----- sampling: Algorithm 2, or DDIM -----
     def sample(self, n, seed, **options):
         """n samples as a NumPy array: points (n, 2), or images (n, C, H, W) in [0, 1]. sampler "ddpm"
-        (all T levels) or "ddim" (50), sample_steps levels; given (N, C, H, W) in [0, 1] and a mask
-        half to fill in; conditional runs: label K (default: the classes in turn), guidance W (default
+        (all T levels) or "ddim" (50), sample_steps levels; given (N, C, H, W) in [0, 1] and a mask of
+        the pixels to fill in (a half, a box or an array: hidden_mask); conditional runs: label K (default: the classes in turn), guidance W (default
         settings["guidance"]); a completion without a label uses the network's "no label" branch."""
         self.check_options(options)
         given, label, guidance = options.get("given"), options.get("label"), options.get("guidance")
@@ -274,7 +274,7 @@ class Diffusion(Family):
                 raise ValueError("--guidance: a completion without --label uses the model's no-label branch; "
                                  "give --label K to guide it toward class K")
         if (given is None) != (options.get("mask") is None):
-            raise ValueError("--given and --mask go together: the images to complete and the half to fill in")
+            raise ValueError("--given and --mask go together: the images to complete and the pixels to fill in")
         if given is not None and not self.images:
             raise ValueError(f"--given: inpainting needs images; {self.config.data} is 2-D points")
         return self.train_data.to_unit(self.trajectory(n, seed, **options)[-1].numpy())
@@ -293,7 +293,7 @@ class Diffusion(Family):
         if given is not None:
             given = check_given(given, n, self.train_data.shape, self.train_data.binary)
             known = mg.tensor(self.train_data.from_unit(given), device=device)   # (N, C, H, W)
-            keep = backend.to_device(~half_mask(shape, mask), device)
+            keep = backend.to_device(~hidden_mask(shape, mask), device)
         clip = self.train_data.value_range if self.images and self.settings["clip"] else None
         eps_fn = self.eps_fn
         if self.config.conditional:   # the class asked for, the classes in turn, or "no label" (completions)

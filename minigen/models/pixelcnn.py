@@ -20,7 +20,7 @@ import math
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, nn, optim
-from minigen.data.completion import check_given, half_mask
+from minigen.data.completion import check_given, hidden_mask
 from minigen.data.encoding import pixel_levels, unit_levels
 from minigen.models import judge
 from minigen.models.checks import check_network_labels
@@ -225,7 +225,7 @@ class PixelCNNModel(Family):
     def sample(self, n, seed, **options):
         """n images (n, 1, H, W) float32 in [0, 1] (binary: {0, 1}; the grey digits: k / 16),
         drawn with a private generator seeded by ``seed``. Options: temperature; given + mask
-        "bottom" (complete the hidden bottom half of the given images); label (a conditional
+        (complete the hidden bottom rows of the given images: ``complete``); label (a conditional
         run: images of that class; without it classes 0, 1, ..., C-1 in turn, and a completion
         draws its label from p(y | the given half))."""
         self.check_options(options)
@@ -240,18 +240,21 @@ class PixelCNNModel(Family):
         return self.fill(blank, 0, backend.private_generator(seed), temperature, labels)
 
     def complete(self, given, mask, n, seed, temperature=1.0, labels=None):
-        """The bottom halves of ``given`` (n or 1 images, float32 (N, 1, H, W) in [0, 1]) filled in,
-        in raster order, conditioned exactly on every given pixel above them. A conditional run
+        """The hidden pixels of ``given`` (n or 1 images, float32 (N, 1, H, W) in [0, 1]) filled in, in
+        raster order, conditioned exactly on every given pixel above them: so the hidden pixels must be
+        whole rows at the bottom (``bottom``, ``box:R,0,H,W``, or such an array). A conditional run
         completes image i as class labels[i], or, without labels, first draws each image's label
-        from p(y | its top half): a draw of the marginal model given the top half."""
-        if mask != "bottom":
-            raise ValueError(f"--mask {mask}: PixelCNN fills pixels in raster order (row by row, top to "
-                             f"bottom), so it can condition exactly on the given pixels only when they "
-                             f"all come first: use --mask bottom")
+        from p(y | its given rows): a draw of the marginal model given those rows."""
         images = unit_levels(check_given(given, n, self.shape, binary=self.train_data.binary), self.train_data,
                              self.levels)
-        images[half_mask(images.shape, "bottom")] = 0.0
-        first_row = self.shape[1] - self.shape[1] // 2
+        hidden = hidden_mask(images.shape, mask)
+        first_row = int(hidden.any(axis=(0, 1, 3)).argmax())
+        if not (hidden[..., first_row:, :].all() and not hidden[..., :first_row, :].any()):
+            raise ValueError(f"--mask {mask if isinstance(mask, str) else '(array)'}: PixelCNN draws pixels "
+                             "in raster order (row by row, top to bottom), so it conditions exactly on the "
+                             "given pixels only when they all come first: hide whole rows at the bottom "
+                             "(--mask bottom, or box:R,0,H,W)")
+        images[hidden] = 0.0
         rng = backend.private_generator(seed)
         if self.config.conditional and labels is None:
             labels = self.posterior_labels(images, first_row, rng)
