@@ -54,7 +54,8 @@ def test_start_writes_a_stub_per_exercise_and_a_readme(tmp_path):
     assert kept == []
     assert sorted(p.name for p in written) == sorted([f"{e.name}.py" for e in EXERCISES] + ["README.md"])
     text = (tmp_path / "w" / "kl_standard_normal.py").read_text()
-    assert text.startswith('"""Exercise 4 of')
+    number = [e.name for e in EXERCISES].index("kl_standard_normal") + 1
+    assert text.startswith(f'"""Exercise {number} of {len(EXERCISES)}: kl_standard_normal')
     assert "tutorials/05_vae.py" in text and "def kl_standard_normal(mu, log_var):" in text
     assert "NotImplementedError" in text
     readme = (tmp_path / "w" / "README.md").read_text()
@@ -130,6 +131,56 @@ ANOTHER_WAY = {
                 if n == 1 and grad.shape[axis] != 1:
                     grad = grad.sum(axis=axis, keepdims=True)
             return grad
+        """,
+    "topological_order": """
+        def topological_order(roots):
+            order, seen = [], set()
+            stack = [(root, iter(getattr(root, "parents", ()))) for root in reversed(roots)]
+            seen.update(id(root) for root in roots)
+            while stack:
+                node, parents = stack[-1]
+                parent = next((p for p in parents if p is not None and id(p) not in seen), None)
+                if parent is None:
+                    stack.pop()
+                    order.append(node)
+                else:
+                    seen.add(id(parent))
+                    stack.append((parent, iter(getattr(parent, "parents", ()))))
+            return order
+        """,
+    "layer_norm": """
+        def layer_norm(x, weight, bias, eps):
+            y = (x - x.mean(axis=-1, keepdims=True)) * (x.var(axis=-1, keepdims=True) + eps) ** -0.5
+            y = y if weight is None else y * weight
+            return y if bias is None else y + bias
+        """,
+    "gradient_penalty": """
+        import minigen as mg
+
+        def gradient_penalty(critic, real, fake, alpha):
+            a = alpha.reshape(-1, *[1] * (real.ndim - 1)).detach()
+            x_hat = (real.detach() * a + fake.detach() * (1 - a)).detach().requires_grad_()
+            (g,) = mg.grad(critic(x_hat).sum(), [x_hat], create_graph=True)
+            norms = (g * g).reshape(g.shape[0], -1).sum(axis=1).sqrt()
+            return ((norms - 1) * (norms - 1)).mean()
+        """,
+    "top_k_distribution": """
+        import math
+        import numpy as np
+        import minigen as mg
+        import minigen.functional as F
+
+        def top_k_distribution(logits, temperature, k):
+            kth = np.sort(logits.data, axis=-1)[..., -k:][..., :1]          # the k-th largest of each row
+            kept = mg.where(logits.data >= kth, logits / temperature, -math.inf)
+            return F.softmax(kept, axis=-1)
+        """,
+    "bernoulli_nll": """
+        import minigen.functional as F
+
+        def bernoulli_nll(logits, x):
+            per_pixel = x * F.softplus(-logits) + (1 - x) * F.softplus(logits)
+            return per_pixel.reshape(x.shape[0], -1).sum(axis=1)
         """,
     "gan_losses": """
         import minigen as mg
@@ -293,6 +344,151 @@ MISTAKES = {
                     if n == 1:
                         g = g.sum(axis=axis, keepdims=True)
                 return mg.tensor(g, dtype=g.dtype)
+            """,
+    },
+    "topological_order": {
+        "recursive: too deep for Python": """
+            def topological_order(roots):
+                order, seen = [], set()
+
+                def visit(node):
+                    if id(node) in seen:
+                        return
+                    seen.add(id(node))
+                    for parent in getattr(node, "parents", ()):
+                        if parent is not None:
+                            visit(parent)
+                    order.append(node)
+                for root in roots:
+                    visit(root)
+                return order
+            """,
+        "no record of the nodes seen: shared nodes twice": """
+            def topological_order(roots):
+                order, stack = [], [(root, False) for root in roots]
+                while stack:
+                    node, done = stack.pop()
+                    if done:
+                        order.append(node)
+                        continue
+                    stack.append((node, True))
+                    stack += [(p, False) for p in getattr(node, "parents", ()) if p is not None]
+                return order
+            """,
+        "the nodes in the order they were found: outputs first": """
+            def topological_order(roots):
+                order, seen, stack = [], set(), list(roots)
+                while stack:
+                    node = stack.pop()
+                    if id(node) not in seen:
+                        seen.add(id(node))
+                        order.append(node)
+                        stack += [p for p in getattr(node, "parents", ()) if p is not None]
+                return order
+            """,
+    },
+    "layer_norm": {
+        "the variance as mean(x^2) - mean(x)^2": """
+            def layer_norm(x, weight, bias, eps):
+                mean = x.mean(axis=-1, keepdims=True)
+                var = (x * x).mean(axis=-1, keepdims=True) - mean * mean
+                y = (x - mean) / (var + eps).sqrt()
+                y = y if weight is None else y * weight
+                return y if bias is None else y + bias
+            """,
+        "the variance divided by D - 1": """
+            def layer_norm(x, weight, bias, eps):
+                d = x.shape[-1]
+                centred = x - x.mean(axis=-1, keepdims=True)
+                var = (centred * centred).sum(axis=-1, keepdims=True) / max(d - 1, 1)
+                y = centred / (var + eps).sqrt()
+                y = y if weight is None else y * weight
+                return y if bias is None else y + bias
+            """,
+        "eps added outside the square root": """
+            def layer_norm(x, weight, bias, eps):
+                centred = x - x.mean(axis=-1, keepdims=True)
+                y = centred / ((centred * centred).mean(axis=-1, keepdims=True).sqrt() + eps)
+                y = y if weight is None else y * weight
+                return y if bias is None else y + bias
+            """,
+    },
+    "gradient_penalty": {
+        "no create_graph: the critic learns nothing from it": """
+            import minigen as mg
+
+            def gradient_penalty(critic, real, fake, alpha):
+                a = alpha.reshape(-1, *[1] * (real.ndim - 1))
+                x_hat = (a * real + (1 - a) * fake).detach().requires_grad_()
+                (g,) = mg.grad(critic(x_hat).sum(), [x_hat])
+                norms = (g * g).reshape(g.shape[0], -1).sum(axis=1).sqrt()
+                return ((norms - 1) ** 2).mean()
+            """,
+        "the squared norm where the norm belongs": """
+            import minigen as mg
+
+            def gradient_penalty(critic, real, fake, alpha):
+                a = alpha.reshape(-1, *[1] * (real.ndim - 1))
+                x_hat = (a * real + (1 - a) * fake).detach().requires_grad_()
+                (g,) = mg.grad(critic(x_hat).sum(), [x_hat], create_graph=True)
+                return (((g * g).reshape(g.shape[0], -1).sum(axis=1) - 1) ** 2).mean()
+            """,
+        "alpha on the fake side": """
+            import minigen as mg
+
+            def gradient_penalty(critic, real, fake, alpha):
+                a = alpha.reshape(-1, *[1] * (real.ndim - 1))
+                x_hat = (a * fake + (1 - a) * real).detach().requires_grad_()
+                (g,) = mg.grad(critic(x_hat).sum(), [x_hat], create_graph=True)
+                norms = (g * g).reshape(g.shape[0], -1).sum(axis=1).sqrt()
+                return ((norms - 1) ** 2).mean()
+            """,
+    },
+    "top_k_distribution": {
+        "the k largest zeroed out of the full softmax, not renormalised": """
+            import numpy as np
+            import minigen as mg
+            import minigen.functional as F
+
+            def top_k_distribution(logits, temperature, k):
+                kth = np.sort(logits.data, axis=-1)[..., -k:][..., :1]
+                return mg.where(logits.data >= kth, F.softmax(logits / temperature, axis=-1), 0.0)
+            """,
+        "the temperature applied after the softmax": """
+            import math
+            import numpy as np
+            import minigen as mg
+            import minigen.functional as F
+
+            def top_k_distribution(logits, temperature, k):
+                kth = np.sort(logits.data, axis=-1)[..., -k:][..., :1]
+                p = F.softmax(mg.where(logits.data >= kth, logits, -math.inf), axis=-1) ** (1 / temperature)
+                return p
+            """,
+        "k + 1 tokens kept": """
+            import math
+            import numpy as np
+            import minigen as mg
+            import minigen.functional as F
+
+            def top_k_distribution(logits, temperature, k):
+                kth = np.sort(logits.data, axis=-1)[..., -k - 1:][..., :1]
+                return F.softmax(mg.where(logits.data >= kth, logits / temperature, -math.inf), axis=-1)
+            """,
+    },
+    "bernoulli_nll": {
+        "log(sigmoid(l)), which overflows": """
+            def bernoulli_nll(logits, x):
+                p = logits.sigmoid()
+                per_pixel = -(x * p.log() + (1 - x) * (1 - p).log())
+                return per_pixel.reshape(x.shape[0], -1).sum(axis=1)
+            """,
+        "the mean over the pixels where the sum belongs": """
+            import minigen.functional as F
+
+            def bernoulli_nll(logits, x):
+                per_pixel = x * F.softplus(-logits) + (1 - x) * F.softplus(logits)
+                return per_pixel.reshape(x.shape[0], -1).mean(axis=1)
             """,
     },
     "gan_losses": {
@@ -520,14 +716,15 @@ def test_a_plausible_mistake_is_caught_with_a_counterexample(tmp_path, name, lab
     message = result["message"]
     assert "\n" not in message and workbook.report_line(result).split()[1:3] == [name, "FAILED"]
     shows = ("expected" in message and "got" in message) or "cut off from the graph" in message \
-        or "differentiated again" in message or "raised" in message
+        or "differentiated again" in message or "raised" in message or "on the graph x0" in message
     assert shows, f"no counterexample in: {message}"
 
 
 def test_a_failure_reads_as_the_call_the_expected_and_the_got(tmp_path):
     result = check_source(tmp_path, "kl_standard_normal", MISTAKES["kl_standard_normal"]["a missing 1/2"])
     line = workbook.report_line(result)
-    assert line.split()[:3] == ["4", "kl_standard_normal", "FAILED"]
+    number = [e.name for e in EXERCISES].index("kl_standard_normal") + 1
+    assert line.split()[:3] == [str(number), "kl_standard_normal", "FAILED"]
     assert "kl_standard_normal(mu=tensor(" in line and "log_var=tensor(" in line
     assert "expected [" in line and ", got [" in line
 

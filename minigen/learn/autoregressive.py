@@ -1,11 +1,16 @@
-"""The autoregressive exercises: causal attention for the transformer, the PixelCNN's mask."""
+"""The autoregressive exercises: causal attention for the transformer and the distribution its
+samples are drawn from; the PixelCNN's mask and its exact likelihood."""
+import math
+
 import numpy as np
 from hypothesis import strategies as st
 
 from minigen.learn import strategies as S
 from minigen.learn.checking import Exercise, Failure, compare, prove, show
+from minigen.learn.solutions import bernoulli_nll as nll_solution
 from minigen.learn.solutions import causal_attention as attention_solution
 from minigen.learn.solutions import pixelcnn_mask as mask_solution
+from minigen.learn.solutions import top_k_distribution as top_k_solution
 from minigen.tensor import Tensor
 
 
@@ -27,6 +32,41 @@ def check_causal_attention(learner):
     first = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     large = {"q": np.array([[0.0], [300.0]]), "k": np.array([[0.0], [3.0]]), "v": np.array([[1.0], [2.0]])}
     prove(prop, cases(), {"q": first, "k": first[::-1].copy(), "v": first * 2}, large)
+
+
+def check_top_k_distribution(learner):
+    """Against minigen's sampling distribution, on rows of 1 to 6 distinct logits (no ties: which
+    of two equal logits is kept is a convention), now and then 300 times larger, temperatures
+    from 0.1 to 3, every k from 1 to V."""
+    fn = learner.function("top_k_distribution", ("logits", "temperature", "k"))
+
+    @st.composite
+    def cases(draw):
+        lead, v = draw(S.shapes(min_dims=0, max_dims=2, max_side=3, max_size=6)), draw(st.integers(1, 6))
+        rows = [np.array(draw(st.permutations(range(v))), dtype=float) - (v - 1) / 2 for _ in range(math.prod(lead))]
+        jitter = draw(S.arrays(lead + (v,), S.floats(0.0, 0.25)))
+        scale = draw(st.sampled_from([1.0, 1.0, 1.0, 300.0]))
+        return {"logits": (np.array(rows).reshape(lead + (v,)) + jitter) * scale,
+                "temperature": draw(st.one_of(S.floats(0.1, 3.0), st.just(1.0))), "k": draw(st.integers(1, v))}
+
+    def prop(case):
+        compare(learner, "top_k_distribution", fn, top_k_solution.top_k_distribution, case)
+    prove(prop, cases(), {"logits": np.array([[2.0, 0.0, 1.0, -1.0]]), "temperature": 1.0, "k": 2})
+
+
+def check_bernoulli_nll(learner):
+    """Against minigen's on images (N, ...) of binary pixels with logits up to +-1000; the
+    gradient in the logits to second order."""
+    fn = learner.function("bernoulli_nll", ("logits", "x"))
+
+    @st.composite
+    def cases(draw):
+        shape = draw(S.shapes(min_dims=2, max_dims=4))
+        return {"logits": draw(S.arrays(shape, S.logits())), "x": draw(S.arrays(shape, st.sampled_from([0.0, 1.0])))}
+
+    def prop(case):
+        compare(learner, "bernoulli_nll", fn, nll_solution.bernoulli_nll, case, wrt=("logits",), order=2)
+    prove(prop, cases(), {"logits": np.array([[[[2.0, -1.0]]]]), "x": np.array([[[[1.0, 1.0]]]])})
 
 
 def check_pixelcnn_mask(learner):
@@ -72,3 +112,15 @@ PIXELCNN_MASK = Exercise(
     'tutorials/06_autoregressive.py, section 5 "PixelCNN: painting digits pixel by pixel"; '
     'the masking notes at the top of minigen/objectives/autoregressive.py',
     "minigen/nn/conv.py: class MaskedConv2d", check_pixelcnn_mask)
+
+TOP_K = Exercise(
+    "top_k_distribution", "top_k_distribution(logits, temperature, k): softmax(logits / T) over the k likeliest",
+    'tutorials/06_autoregressive.py, section 4 "Sampling: temperature and top-k on the same prompt"; '
+    "minigen/models/text.py (sample)",
+    "minigen/objectives/autoregressive.py: sampling_distribution", check_top_k_distribution)
+
+BERNOULLI_NLL = Exercise(
+    "bernoulli_nll", "bernoulli_nll(logits, x): a PixelCNN's exact -log p(x) of binary images, nats per image",
+    'tutorials/06_autoregressive.py, section 5 "PixelCNN: painting digits pixel by pixel"; '
+    "the chain rule at the top of minigen/objectives/autoregressive.py",
+    "minigen/objectives/autoregressive.py: bernoulli_nll", check_bernoulli_nll)

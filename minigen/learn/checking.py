@@ -31,8 +31,10 @@ from hypothesis.errors import Flaky
 import minigen as mg
 from minigen.tensor import Tensor
 
-RTOL, ATOL = 1e-6, 1e-9          # float64: far looser than rounding, far tighter than any mistake
-EXAMPLES = 60                    # drawn inputs per exercise (after its fixed first one)
+# float64: far looser than rounding, far tighter than any mistake; entries much smaller than the
+# array's largest are compared to a tolerance of SCALE times that (the rounding they inherit)
+RTOL, ATOL, SCALE = 1e-6, 1e-9, 1e-7
+EXAMPLES = 100                   # drawn inputs per exercise (after its fixed first one)
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                     report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
                     verbosity=Verbosity.quiet, print_blob=False)
@@ -147,7 +149,8 @@ class Learner:
 
 # what an error message from inside minigen means for a learner's Function
 HINTS = {"'_out_data'": "a backward reads self.output only when its class sets saves_output = True",
-         "'inputs'": "a backward reads self.inputs only when its class keeps saves_inputs = True"}
+         "'inputs'": "a backward reads self.inputs only when its class keeps saves_inputs = True",
+         "maximum recursion depth": "graphs can be deeper than Python's recursion limit: use a loop and a stack"}
 
 
 # ----- hypothesis: the fixed first input, then drawn ones, the first failure shrunk -----
@@ -173,6 +176,9 @@ def show(value, digits=7):
     if isinstance(value, Tensor):
         return f"tensor({show(value.numpy(), digits)})"
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":      # more digits where 7 would show different values as one
+            while digits < 17 and len({f"{v:.{digits}g}" for v in value.flat}) < len(set(value.flat)):
+                digits += 3
         text = np.array2string(value, separator=", ", threshold=24, edgeitems=2, max_line_width=10**6,
                                formatter={"float_kind": lambda v: f"{v:.{digits}g}"})
         return " ".join(text.split())
@@ -190,16 +196,21 @@ def differs(got, expected):
     """', first difference at [1, 0]: expected 0.5, got 1' for arrays too long to compare by eye."""
     if expected.size <= 4:
         return ""
-    bad = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
+    bad = ~np.isclose(got, expected, rtol=RTOL, atol=tolerance(expected))
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     return f" (first difference at {list(index)}: expected {expected[index]:.10g}, got {got[index]:.10g})"
+
+
+def tolerance(expected):
+    """The absolute tolerance for an array's entries: ATOL, or SCALE times its largest entry."""
+    return ATOL + SCALE * float(np.abs(expected).max(initial=0.0))
 
 
 def same_values(got, expected, what):
     """Raise unless the arrays agree to float64 tolerance; ``what`` says what they are."""
     if got.shape != expected.shape:
         raise Failure(f"{what}: expected shape {expected.shape}, got {got.shape}")
-    if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
+    if not np.allclose(got, expected, rtol=RTOL, atol=tolerance(expected)):
         shown = (show(expected), show(got))
         if shown[0] == shown[1]:            # too close for 7 digits: show all of them
             shown = (show(expected, 17), show(got, 17))
@@ -234,22 +245,26 @@ def weights(shape, seed):
     return np.random.default_rng(seed).standard_normal(shape).round(2) + 0.0
 
 
-def compare(learner, name, fn, reference, args, wrt=(), order=1):
+CUT_OFF = "build it from Tensor operations, without .data, .numpy() or new tensors"
+
+
+def compare(learner, name, fn, reference, args, wrt=(), order=1, text=None, cut_off=CUT_OFF):
     """Call ``fn`` (the learner's) and ``reference`` on ``args`` ({parameter: value}); compare the
     results, then the gradients with respect to the parameters ``wrt``: of sum(w * output) (first
-    order) and, with ``order`` 2, of sum(v * that gradient) (second order)."""
-    text = call_text(name, tensors(args))
+    order) and, with ``order`` 2, of sum(v * that gradient) (second order). ``text``: the call as
+    a report shows it (default: name(args)); ``cut_off``: what to do when no gradient flows."""
+    text = text or call_text(name, tensors(args))
     expected = reference(*tensors(args).values())
     got = as_result(learner.call(text, fn, *tensors(args).values()), expected, text)
     same_values(got, expected.numpy(), text)
     if wrt:
-        compare_gradients(learner, text, fn, reference, args, wrt, order)
+        compare_gradients(learner, text, fn, reference, args, wrt, order, cut_off)
 
 
-def compare_gradients(learner, text, fn, reference, args, wrt, order):
+def compare_gradients(learner, text, fn, reference, args, wrt, order, cut_off=CUT_OFF):
     """The gradients of the learner's ``fn`` against the reference's (see ``compare``)."""
     expected = gradients(reference, args, wrt, order)
-    got = gradients(fn, args, wrt, order, learner, text)
+    got = gradients(fn, args, wrt, order, learner, text, cut_off)
     weighted = "" if expected.w.size == 1 else f" w={show(expected.w)}"
     for k, e, g in zip(wrt, expected.first, got.first):
         same_values(g.numpy(), e.numpy(), f"{text}: the gradient of sum(w * result){weighted} with respect to {k}")
@@ -271,7 +286,7 @@ class Gradients:
         self.w, self.first, self.second = w, first, second
 
 
-def gradients(fn, args, wrt, order, learner=None, text=""):
+def gradients(fn, args, wrt, order, learner=None, text="", cut_off=CUT_OFF):
     """The gradients of ``fn`` (the learner's when ``learner`` is given: its calls are checked)."""
     def run(f, *a):
         return learner.call(text, f, *a) if learner is not None else f(*a)
@@ -279,8 +294,8 @@ def gradients(fn, args, wrt, order, learner=None, text=""):
     inputs = tensors(args, wrt)
     out = run(fn, *inputs.values())
     if learner is not None and not out.requires_grad:
-        raise Failure(f"{text}: the result is cut off from the graph, so no gradient reaches {', '.join(wrt)} "
-                      f"(build it from Tensor operations, without .data, .numpy() or new tensors)")
+        raise Failure(f"{text}: the result is cut off from the graph, so no gradient reaches "
+                      f"{', '.join(wrt)} ({cut_off})")
     w = weights(out.shape, 0)
     leaves = [inputs[k] for k in wrt]
     first = run(lambda: mg.grad((out * mg.tensor(w, dtype="float64")).sum(), leaves, create_graph=order > 1))

@@ -6,11 +6,16 @@ Where each exercise goes:
     sigmoid             every sigmoid, so also the gradient of every softplus (the GAN's and the
                         Bernoulli VAE's losses): minigen.ops.unary.Sigmoid
     sum_to              the gradient of every broadcast: minigen.ops.shape.sum_to
+    topological_order   the order of every backward pass (minigen.autograd._topological_order)
+    layer_norm          every LayerNorm (F.layer_norm): the transformer's, the diffusion network's
     gan_losses          the GAN's two losses (minimax.discriminator_loss, generator_loss_nonsaturating)
+    gradient_penalty    WGAN-GP's penalty (--loss wgan-gp; alpha drawn as minigen draws it)
     kl_standard_normal, reparameterize, iwae_bound     the VAE's bound (minigen.objectives.elbo)
     causal_attention    the transformer's attention over a whole sequence (F.scaled_dot_product_attention
                         with causal=True; sampling's one query at a time stays minigen's)
+    top_k_distribution  what each sampling step draws from (sampling_distribution)
     pixelcnn_mask       the masks of the PixelCNN's masked convolutions
+    bernoulli_nll       the PixelCNN's loss on binary images
     q_sample            diffusion's noising (denoising.q_sample, its arguments reordered)
     ddim_step, guided_eps   the DDIM sampler and classifier-free guidance (denoising)
 
@@ -18,8 +23,8 @@ A function is swapped in by rebinding, for the run, every name in minigen's modu
 attribute of the family) that holds minigen's function, so the family calls the learner's
 wherever it calls minigen's; each is put back afterwards. The learner's functions train the
 model; its metrics are then measured by minigen's own code, except the sampler's steps
-(ddim_step, guided_eps), which are how the model makes the samples that are measured. So a
-wrong KL trains a worse VAE, and its KL is reported as it really is.
+(ddim_step, guided_eps, top_k_distribution), which are how the model makes the samples that
+are measured. So a wrong KL trains a worse VAE, and its KL is reported as it really is.
 
 Every exercise the learner has written is used, passing its check or not (a wrong one is the
 point of the comparison); one still a stub, or whose file does not load, leaves minigen's own
@@ -36,25 +41,25 @@ from pathlib import Path
 
 import minigen as mg
 import minigen.functional as F
-from minigen import nn
+from minigen import autograd, nn
 from minigen.learn import workbook
 from minigen.learn.checking import Learner
 from minigen.learn.exercises import EXERCISES
 from minigen.models import make
 from minigen.models.loop import train
-from minigen.objectives import denoising, elbo, minimax
+from minigen.objectives import autoregressive, denoising, elbo, minimax
 from minigen.ops import shape, unary
 
-ENGINE = ("sigmoid", "sum_to")
-USES = {"gan": ("gan_losses",) + ENGINE,                    # the exercises each family's run can use
+ENGINE = ("sigmoid", "sum_to", "topological_order", "layer_norm")
+USES = {"gan": ("gan_losses", "gradient_penalty") + ENGINE,       # the exercises each family's run can use
         "vae": ("kl_standard_normal", "reparameterize", "iwae_bound") + ENGINE,
-        "autoregressive": ("causal_attention", "pixelcnn_mask") + ENGINE,
+        "autoregressive": ("causal_attention", "top_k_distribution", "pixelcnn_mask", "bernoulli_nll") + ENGINE,
         "diffusion": ("q_sample", "ddim_step", "guided_eps") + ENGINE}
 DATA = {"gan": "8gaussians", "vae": "digits-binary", "autoregressive": "names", "diffusion": "8gaussians"}
 # short runs, seconds each on one core: long enough for the metric to show a wrong function
 STEPS = {"gan": 1000, "vae": 2000, "autoregressive": 300, "diffusion": 1000}
 PIXELCNN_STEPS = 150
-SAMPLER = ("ddim_step", "guided_eps")      # part of how samples are drawn: kept while measuring
+SAMPLER = ("ddim_step", "guided_eps", "top_k_distribution")     # how samples are drawn: kept while measuring
 # the metrics shown, where the family reports them (minigen eval's keys)
 HEADLINE = ("nll_iwae", "neg_elbo", "kl", "nll", "nll_per_token", "energy_distance", "ddim_energy_distance",
             "hq_share", "ddim_hq_share", "modes", "frechet_distance", "ddim_frechet_distance")
@@ -105,12 +110,26 @@ def replacements(name, learner):
     if name == "q_sample":
         fn = Counted(learner.namespace[name])
         return [(denoising.q_sample, lambda x0, eps, abar: fn(x0, abar, eps))], fn
-    if name == "ddim_step":
-        fn = Counted(learner.namespace[name])
-        return [(denoising.ddim_step, ddim_adapter(fn))], fn
     fn = Counted(learner.namespace[name])
-    reference = {"sum_to": shape.sum_to, "kl_standard_normal": elbo.kl_standard_normal,
-                 "reparameterize": elbo.reparameterize, "iwae_bound": elbo.iwae_bound,
+    if name == "ddim_step":
+        return [(denoising.ddim_step, ddim_adapter(fn))], fn
+    if name == "layer_norm":
+        return [(F.layer_norm, lambda x, weight=None, bias=None, eps=1e-5: fn(x, weight, bias, eps))], fn
+    if name == "gradient_penalty":
+        def penalty(critic, real, fake, alpha=None):
+            if alpha is None:       # drawn as minigen's interpolates draws it: the same random stream
+                shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+                alpha = mg.rand(*shape, dtype=real.dtype, device=real.device).reshape(real.shape[0])
+            return fn(critic, real, fake, alpha)
+        return [(minimax.gradient_penalty, penalty)], fn
+    if name == "top_k_distribution":
+        def distribution(logits, temperature=1.0, top_k=None):
+            v = logits.shape[-1]
+            return fn(logits, temperature, v if top_k is None or top_k >= v else top_k)
+        return [(autoregressive.sampling_distribution, distribution)], fn
+    reference = {"sum_to": shape.sum_to, "topological_order": autograd._topological_order,
+                 "kl_standard_normal": elbo.kl_standard_normal, "reparameterize": elbo.reparameterize,
+                 "iwae_bound": elbo.iwae_bound, "bernoulli_nll": autoregressive.bernoulli_nll,
                  "guided_eps": denoising.guided_eps}[name]
     return [(reference, fn)], fn
 
