@@ -98,3 +98,91 @@ def test_parse_mask():
     assert music.parse_mask("end") == "end"
     with pytest.raises(ValueError, match="name the voices"):
         music.parse_mask("alto,piano")
+
+
+# ----- the models -----
+import itertools                                                          # noqa: E402
+
+import minigen as mg                                                      # noqa: E402
+from minigen.models import make                                           # noqa: E402
+from minigen.models import music as chorales                              # noqa: E402
+from minigen.models.loop import train                                     # noqa: E402
+
+TINY = {"arcnn": dict(width=8, hidden=8, d_embed=4, steps=3, batch_size=8, eval_samples=2, length=8),
+        "transformer": dict(d_model=8, n_layers=1, n_heads=2, d_embed=4, window=4, steps=3, batch_size=8,
+                            eval_samples=2, length=8)}
+
+
+def tiny_nets(vocab):
+    mg.manual_seed(0)
+    return [chorales.ARCNN(vocab, d_embed=3, width=6, hidden=5, dilations=(1, 2)),
+            chorales.NoteTransformer(vocab, window=2, d_model=8, n_layers=1, n_heads=2, d_embed=3)]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("given", [(), (0,)])
+def test_likelihood_sums_to_one_over_every_piece(which, given):
+    """Every piece of 3 steps over 2 tokens (2^12), or of its unseen voices given the soprano:
+    the probabilities sum to 1 (the transformer's window of 2 steps is slid once)."""
+    net = tiny_nets(2)[which].to(mg.float64)
+    net.eval()
+    pieces = np.array(list(itertools.product(range(2), repeat=12))).reshape(-1, 4, 3)
+    if given:
+        pieces = pieces[(pieces[:, 0] == [1, 0, 1]).all(axis=1)]
+    flags = mg.tensor([[float(v in given) for v in range(4)]] * len(pieces), dtype="float64")
+    with mg.no_grad():
+        nll, count = chorales.sequence_nll(net, pieces, flags)
+    assert count == len(pieces) * 3 * (4 - len(given))
+    assert np.exp(-nll.numpy()).sum() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_logits_are_causal_and_the_sampler_sees_what_forward_sees(which):
+    net = tiny_nets(5)[which]
+    net.eval()
+    tokens = np.random.default_rng(0).integers(0, 5, size=(2, 4, 9))
+    given = mg.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0]])
+    with mg.no_grad():
+        full = net(tokens, given).numpy()                                 # (2, 4, 9, 5)
+        cond = net.condition(tokens, given)
+        for t in range(9):
+            step = net.present(net.past(tokens, cond, t), tokens, t).numpy()
+            np.testing.assert_allclose(step, full[:, :, t], atol=1e-5)
+        changed = tokens.copy()
+        changed[1, 2, 6] = (changed[1, 2, 6] + 1) % 5                       # the tenor at step 6
+        after = net(changed, given).numpy()
+    np.testing.assert_allclose(after[1, :, :6], full[1, :, :6], atol=1e-6)   # earlier steps: unchanged
+    np.testing.assert_allclose(after[1, :3, 6], full[1, :3, 6], atol=1e-6)   # the voices before it too
+
+
+@pytest.fixture(scope="module", params=["arcnn", "transformer"])
+def run(request):
+    model = make("autoregressive", "chorales", model=request.param, **TINY[request.param])
+    train(model, quiet=True)
+    return model
+
+
+def test_sampling_keeps_the_given_notes(run):
+    bach = run.test_data.rolls[0][:, :12]
+    harmonised = run.sample(3, 0, given=bach, mask="alto,tenor,bass")
+    assert harmonised.shape == (3, 4, 12)
+    np.testing.assert_array_equal(harmonised[:, 0], np.repeat(bach[None, 0], 3, axis=0))
+    continued = run.sample(2, 1, given=bach, mask="end", length=5)
+    assert continued.shape == (2, 4, 17)
+    np.testing.assert_array_equal(continued[:, :, :12], np.repeat(bach[None], 2, axis=0))
+    composed = run.sample(2, 0)
+    assert composed.shape == (2, 4, 8) and ((composed == 0) | (composed >= music.LOW)).all()
+    np.testing.assert_array_equal(run.sample(2, 0), composed)                     # seeded
+
+
+def test_eval_reports_nll_per_note_beside_the_baselines(run):
+    result = run.evaluate()
+    for key in ("nll_per_note", "harmonise_nll_per_note", "unigram_nll_per_note", "bigram_nll_per_note",
+                "sample_in_key_share", "bach_in_key_share", "harmonised_bach_share"):
+        assert np.isfinite(result[key]), key
+    assert result["nll_per_note"] < np.log(music.VOCAB) + 0.5                     # about uniform at worst
+
+
+def test_bad_mask_is_refused(run):
+    with pytest.raises(ValueError, match="name the voices"):
+        run.sample(1, 0, given=run.test_data.rolls[0], mask="top")

@@ -245,3 +245,26 @@ def statistics(rolls):
         out[f"{name}_range"] = [int(notes_v.min()), int(notes_v.max())] if notes_v.size else None
         out[f"{name}_mean"] = float(notes_v.mean()) if notes_v.size else None
     return out
+
+
+
+# ----- the count baselines -----
+def count_baselines(train, test, alpha=0.1):
+    """Per-voice count models, NLL per note on ``test`` (lists of MIDI rolls (4, T)): unigram
+    p(x_{t,v}) and bigram p(x_{t,v} | x_{t-1,v}) (the first step: the unigram), each count plus
+    ``alpha`` (additive smoothing), normalised."""
+    vocab = VOCAB
+    uni, bi = np.full((len(VOICES), vocab), alpha), np.full((len(VOICES), vocab, vocab), alpha)
+    for roll in map(to_tokens, train):
+        for v in range(len(VOICES)):
+            np.add.at(uni[v], roll[v], 1)
+            np.add.at(bi[v], (roll[v, :-1], roll[v, 1:]), 1)
+    uni = np.log(uni / uni.sum(axis=1, keepdims=True))
+    bi = np.log(bi / bi.sum(axis=2, keepdims=True))
+    nll_uni = nll_bi = count = 0.0
+    for roll in map(to_tokens, test):
+        for v in range(len(VOICES)):
+            nll_uni -= uni[v, roll[v]].sum()
+            nll_bi -= uni[v, roll[v, 0]] + bi[v, roll[v, :-1], roll[v, 1:]].sum()
+        count += roll.size
+    return {"unigram_nll_per_note": float(nll_uni / count), "bigram_nll_per_note": float(nll_bi / count)}

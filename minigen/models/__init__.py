@@ -4,7 +4,8 @@ classifier      the discriminative baseline on labelled images (and its generati
 gan             a generator against a discriminator (objectives/minimax.py)
 vae             an encoder, a latent code, a decoder (objectives/elbo.py)
 autoregressive  one token at a time: text.py (bigram, MLP, transformer) on names, pixelcnn.py
-                on images (objectives/autoregressive.py)
+                on images, music.py (an AR-CNN, a transformer) on the chorales
+                (objectives/autoregressive.py)
 diffusion       noise, then learn to denoise (objectives/denoising.py)
 
 Shared by the families: loop.py (the training loop and its scaffolding) and judge.py (how
@@ -27,6 +28,7 @@ FAMILIES = {
     "diffusion": "minigen.models.diffusion:Diffusion",
 }
 IMAGE_AUTOREGRESSIVE = "minigen.models.pixelcnn:PixelCNNModel"
+MUSIC_AUTOREGRESSIVE = "minigen.models.music:ChoraleModel"
 CONFIG_FIELDS = ("model", "loss", *SCHEDULED, "device", "seed", "out", "conditional")
 
 
@@ -36,18 +38,20 @@ def _load(path):
 
 
 def family_class(family, data):
-    """The Family subclass that trains ``family`` on ``data`` (an autoregressive model of text
-    and one of images are two classes)."""
+    """The Family subclass that trains ``family`` on ``data`` (an autoregressive model of text,
+    one of images and one of music are three classes)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose from {list(FAMILIES)}")
     cls = _load(FAMILIES[family])
     if family != "autoregressive" or data in cls.DATA:
         return cls
+    if data == "chorales":
+        return _load(MUSIC_AUTOREGRESSIVE)
     pixels = _load(IMAGE_AUTOREGRESSIVE)
     if data in pixels.DATA or data.startswith("idx:"):
         return pixels
     raise ValueError(f"autoregressive: cannot train on --data {data!r}; choose from "
-                     f"{list(cls.DATA) + list(pixels.DATA)}")
+                     f"{list(cls.DATA) + list(pixels.DATA) + ['chorales']}")
 
 
 def build(config, split=None, strict=False):
