@@ -103,7 +103,9 @@ def cmd_eval(args):
     print(json.dumps(metrics))
 
 
-SAMPLE_OPTIONS = ("sampler", "sample_steps", "temperature", "top_k", "prompt", "label", "guidance", "mask")
+SAMPLE_OPTIONS = ("sampler", "sample_steps", "temperature", "top_k", "prompt", "label", "guidance", "mask",
+                  "length")
+MUSIC_OUT = (".mid", ".wav", ".npy", ".png")
 
 
 def cmd_sample(args):
@@ -115,9 +117,10 @@ def cmd_sample(args):
     if (args.given is None) != ("mask" not in options):
         raise UsageError("sample: --given FILE.npy and --mask (top|bottom|left|right|box:R0,C0,R1,C1, "
                          "or --mask-file M.npy) go together")
-    if args.given is not None:
-        options["given"] = _load_given(args.given)
     family = _open(args.dir, args.device)
+    music = family.train_data.kind == "music"
+    if args.given is not None:
+        options["given"] = _load_roll(args.given) if music else _load_given(args.given)
     if family.partial:
         print(f"{args.dir}: a partial run (stopped at step {family.step_count} of {family.config.steps})",
               file=sys.stderr)
@@ -126,6 +129,8 @@ def cmd_sample(args):
     except (NotImplementedError, ValueError) as exc:  # an option this family lacks, or a bad value
         raise UsageError(str(exc)) from None
     out = Path(args.out)
+    if music:
+        return _write_music(out, samples)
     text = isinstance(samples, list)
     if out.suffix not in (".txt", ".npy") or (out.suffix == ".txt") != text:
         raise UsageError(f"sample: this run makes {'text' if text else 'arrays'}: --out must end in "
@@ -218,6 +223,38 @@ def _load_given(path):
     return given.astype(np.float32)
 
 
+def _load_roll(path):
+    """The piece of --given for a music run: a .mid file or a .npy roll (4, T) of MIDI pitches."""
+    from minigen.data import music
+    try:
+        return music.read_midi(path) if Path(path).suffix == ".mid" else music.check_roll(
+            _load_array(path, "--given"), f"--given {path}")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _write_music(out, rolls):
+    """Pieces (N, 4, T) to --out: .npy all of them (int16 MIDI pitches); .mid (four voice tracks)
+    and .wav the pieces one after another, a bar's rest between two; .png their piano rolls."""
+    import numpy as np
+    from minigen.data import music
+    from minigen.viz.music import rolls_figure
+    if out.suffix not in MUSIC_OUT:
+        raise UsageError(f"sample: this run makes music: --out must end in {', '.join(MUSIC_OUT)}, got {out.name}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bar = np.zeros((len(music.VOICES), 4 * music.STEPS_PER_QUARTER), dtype=rolls.dtype)
+    joined = np.concatenate([part for roll in rolls for part in (roll, bar)][:-1], axis=1)
+    if out.suffix == ".npy":
+        np.save(out, rolls.astype(np.int16))
+    elif out.suffix == ".mid":
+        music.write_midi(out, joined)
+    elif out.suffix == ".wav":
+        music.write_wav(out, joined)
+    else:
+        rolls_figure(rolls[:8]).savefig(out, dpi=110)
+    print(f"wrote {len(rolls)} piece{'s' * (len(rolls) != 1)} to {out}")
+
+
 def _open(path, device):
     try:
         return open_run(path, device=None if device is None else _device(device))
@@ -277,12 +314,16 @@ def parser():
     s.add_argument("--prompt", help="autoregressive text: every sample starts with this text")
     s.add_argument("--label", type=int, help="conditional runs: samples of class K")
     s.add_argument("--guidance", type=float, help="conditional diffusion: classifier-free guidance weight")
-    s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept")
+    s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept; "
+                                   "music: FILE.mid or FILE.npy (4, T), a piece")
     s.add_argument("--mask", help="the pixels of --given to fill in: top|bottom|left|right (a half) or "
-                                  "box:R0,C0,R1,C1 (rows R0..R1-1, columns C0..C1-1)")
+                                  "box:R0,C0,R1,C1 (rows R0..R1-1, columns C0..C1-1); music: the voices "
+                                  "to write (alto,tenor,bass) or end (continue after --given)")
+    s.add_argument("--length", type=_count(1), help="music: eighth notes to write (default 64)")
     s.add_argument("--mask-file", help="images: M.npy, a boolean array (H, W) or the images' shape, "
                                        "True where to fill in")
-    s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text")
+    s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text; music: "
+                                               "FILE.mid, FILE.wav, FILE.npy or FILE.png")
     s.set_defaults(parser=s, run=cmd_sample)
 
     e = sub.add_parser("eval", help="test-split metrics of a trained run, as JSON")
