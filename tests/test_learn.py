@@ -19,10 +19,10 @@ from minigen.learn.exercises import BY_NAME, EXERCISES
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def minigen_cli(*args, timeout=300):
+def minigen_cli(*args, cwd=ROOT, timeout=300):
     """``python -m minigen ARGS`` in a fresh process: (returncode, stdout, stderr)."""
     env = dict(os.environ, MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "minigen", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 
@@ -101,7 +101,7 @@ def test_minigen_s_own_code_passes_every_exercise_and_check_writes_nothing(tmp_p
     for exercise in EXERCISES:
         write(tmp_path, exercise.name, solution(exercise.name))
     before = snapshot(tmp_path)
-    code, out, err = minigen_cli("learn", "check", tmp_path)
+    code, out, err = minigen_cli("learn", "check", ".", cwd=tmp_path)      # run from inside the workbook
     assert code == 0, out + err
     assert out.count(" passed ") == len(EXERCISES), out
     assert "compare with minigen's own: minigen/objectives/elbo.py: kl_standard_normal" in out

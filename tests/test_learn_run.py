@@ -72,3 +72,10 @@ def test_a_learner_s_function_that_raises_stops_their_run_not_the_command(refere
 def test_learn_run_refuses_a_workbook_with_nothing_written(tmp_path):
     with pytest.raises(ValueError, match="none of vae's exercises"):
         learn_run(tmp_path, "vae", steps=5)
+
+
+def test_learn_run_refuses_bad_settings_before_anything_trains(tmp_path, capsys):
+    from minigen.cli import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["learn", "run", str(tmp_path), "vae", "--data", "names"])
+    assert exit_info.value.code == 2 and "cannot train on --data 'names'" in capsys.readouterr().err

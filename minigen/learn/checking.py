@@ -18,14 +18,16 @@ run (derandomized), so a learner can reproduce a report.
 The learner's file is read and run with ``exec``, never imported: nothing is written next to it.
 """
 import inspect
+import tempfile
 import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, example, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import Flaky
 
 import minigen as mg
@@ -123,8 +125,6 @@ class Learner:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")   # overflow warnings: the values will tell
                 result = fn(*args)
-        except Failure:
-            raise
         except NotImplementedError as exc:
             frames = traceback.extract_tb(exc.__traceback__)
             if frames and frames[-1].filename == self.path:      # the learner's own "raise": a stub
@@ -162,11 +162,17 @@ def prove(prop, cases, *examples):
     test = given(case=cases)(prop)
     for case in reversed(examples):                  # decorators apply inside out: the first runs first
         test = example(case=case)(test)
-    try:
-        SETTINGS(test)()
-    except Flaky:
-        raise Failure("gives different answers for the same input (does it draw random numbers, "
-                      "or keep state between calls?)") from None
+    # hypothesis keeps a cache of what it reads in source files, by default in ./.hypothesis: in a
+    # folder of its own here, gone afterwards, so that a check writes nothing where it is run
+    with tempfile.TemporaryDirectory(prefix="minigen-learn-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            SETTINGS(test)()
+        except Flaky:
+            raise Failure("gives different answers for the same input (does it draw random numbers, "
+                          "or keep state between calls?)") from None
+        finally:
+            set_hypothesis_home_dir(None)
 
 
 # ----- showing values -----
@@ -241,7 +247,8 @@ def tensors(args, wrt=()):
 
 
 def weights(shape, seed):
-    """Fixed pseudo-random weights: the gradient checked is that of sum(w * output)."""
+    """Fixed pseudo-random weights, rounded to be read in a report: the gradient checked is that
+    of sum(w * output), so that a backward that ignores its incoming gradient shows."""
     return np.random.default_rng(seed).standard_normal(shape).round(2) + 0.0
 
 
@@ -278,12 +285,12 @@ def compare_gradients(learner, text, fn, reference, args, wrt, order, cut_off=CU
                                           f"respect to {k} (g: the gradient above, v: fixed weights)")
 
 
-class Gradients:
+class Gradients(NamedTuple):
     """w, the first-order gradients of sum(w * fn(args)) and (order 2) the gradients of
     sum(v_i * first_i), v fixed weights; ``second`` is None when no first gradient has a graph."""
-
-    def __init__(self, w, first, second):
-        self.w, self.first, self.second = w, first, second
+    w: np.ndarray
+    first: tuple
+    second: Optional[tuple]
 
 
 def gradients(fn, args, wrt, order, learner=None, text="", cut_off=CUT_OFF):

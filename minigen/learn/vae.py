@@ -17,6 +17,7 @@ def gaussians(draw):
 
 
 def check_kl(learner):
+    """Against minigen's on batches of Gaussians; gradients in mu and log_var to second order."""
     fn = learner.function("kl_standard_normal", ("mu", "log_var"))
 
     def prop(case):
@@ -26,6 +27,7 @@ def check_kl(learner):
 
 
 def check_reparameterize(learner):
+    """Against minigen's with eps (B, d) or (k, B, d); gradients in mu and log_var to second order."""
     fn = learner.function("reparameterize", ("mu", "log_var", "eps"))
 
     @st.composite
@@ -42,6 +44,8 @@ def check_reparameterize(learner):
 
 
 def check_iwae(learner):
+    """Against minigen's on log-weights (k, B), each example's near 0, -50, -1000 or +1000;
+    gradients to second order."""
     fn = learner.function("iwae_bound", ("log_w",))
 
     @st.composite

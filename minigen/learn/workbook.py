@@ -125,7 +125,7 @@ def check_file(exercise, path):
             "message": f"compare with minigen's own: {exercise.compare_with}"}
 
 
-def check_in_process(name, path, time_limit=TIME_LIMIT):
+def check_in_subprocess(name, path, time_limit=TIME_LIMIT):
     """Check one exercise in a fresh Python (no bytecode written), stopped after ``time_limit`` s."""
     command = [sys.executable, "-B", "-m", "minigen.learn.worker", name, str(path)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -133,7 +133,8 @@ def check_in_process(name, path, time_limit=TIME_LIMIT):
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit, env=env)
     except subprocess.TimeoutExpired:
         return {"name": name, "status": "failed", "usable": False,
-                "message": f"stopped after {time_limit:g} s: does it loop forever (or wait for input)?"}
+                "message": f"stopped after {time_limit:g} s: does it loop forever, wait for input, or take "
+                           f"seconds a call?"}
     lines = done.stdout.strip().splitlines()
     try:
         return json.loads(lines[-1])
@@ -154,7 +155,7 @@ def check(directory, names=(), time_limit=TIME_LIMIT, jobs=None):
     chosen = [e for e in EXERCISES if not names or e.name in names]
     jobs = jobs or min(len(chosen), os.cpu_count() or 1)
     with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(check_in_process, e.name, Path(directory) / f"{e.name}.py", time_limit)
+        futures = [pool.submit(check_in_subprocess, e.name, Path(directory) / f"{e.name}.py", time_limit)
                    for e in chosen]
         for future in futures:
             yield future.result()
