@@ -248,6 +248,18 @@ def statistics(rolls):
 
 
 
+def compare(bach, samples, harmonised):
+    """``statistics`` of Bach's chorales, of samples and of harmonisations of his sopranos (keys
+    prefixed bach_, sample_, harmonised_), and ``harmonised_bach_share``: the share of his alto,
+    tenor and bass notes the harmonisations reproduce, step by step."""
+    out = {}
+    for name, rolls in (("bach", bach), ("sample", samples), ("harmonised", harmonised)):
+        out.update({f"{name}_{k}": v for k, v in statistics(rolls).items()})
+    same = sum((h[1:] == b[1:]).sum() for h, b in zip(harmonised, bach))
+    out["harmonised_bach_share"] = float(same / sum(b[1:].size for b in bach))
+    return out
+
+
 # ----- the count baselines -----
 def count_baselines(train, test, alpha=0.1):
     """Per-voice count models, NLL per note on ``test`` (lists of MIDI rolls (4, T)): unigram

@@ -1,5 +1,4 @@
-r"""Bach's chorales, one note at a time: an autoregressive CNN and a transformer
-(objectives/autoregressive.py).
+r"""Bach's chorales, one note at a time: an AR-CNN and a transformer (objectives/autoregressive.py).
 
 A chorale is a roll (4, T) (data/music.py): soprano, alto, tenor, bass, one column per eighth
 note, each entry a token (0 a rest, 1..54 a pitch). The order is time first, then the voices top
@@ -143,8 +142,7 @@ class ARCNN(nn.Module):
         return h
 
     def voices(self, h, tokens):
-        """Each voice's logits (B, 4, T, vocab) from h (B, T, width) and the chords themselves
-        (voice v sees voices u < v of its own step: the masks)."""
+        """Each voice's logits (B, 4, T, vocab) from h (B, T, width) and the chords (the masks)."""
         b, _, t = tokens.shape
         z = F.relu(self.within(mg.concat([F.relu(h), chords(self.embed, tokens, self.vocab)], axis=2)))
         return self.out(self.drop(z)).reshape(b, t, V, self.vocab).transpose(0, 2, 1, 3)
@@ -153,8 +151,7 @@ class ARCNN(nn.Module):
         return self.voices(self.context(tokens, self.condition(tokens, given)), tokens)
 
     def past(self, tokens, cond, t):
-        """What step t's logits need from the steps before it: h_t (B, 1, width), from the last
-        ``reach`` steps only (exact: h_t sees no further back)."""
+        """h_t (B, 1, width), from the last ``reach`` steps only (exact: it sees no further back)."""
         s = max(0, t - self.reach)
         return self.context(tokens[:, :, s:t + 1], cond[:, s:t + 1])[:, -1:]
 
@@ -164,12 +161,8 @@ class ARCNN(nn.Module):
 
 
 class NoteTransformer(nn.Module):
-    """The names transformer (text.py) on voice-steps: tokens (B, 4, T), given (B, 4) ->
-    logits (B, 4, T, vocab), the same contract as ARCNN. The sequence is S_1 A_1 T_1 B_1 S_2 ...,
-    its inputs a start token (``vocab``) then the sequence shifted one place; each input's
-    embedding gets the given voices' conditioning (GivenVoices) of the step it predicts. Longer
-    than ``window`` steps: windows shifted by half a window, each scoring its last half (the
-    first, all of it)."""
+    """The names transformer on voice-steps (the module's docstring), ARCNN's contract: tokens
+    (B, 4, T), given (B, 4) -> logits (B, 4, T, vocab); the start token is ``vocab``."""
 
     def __init__(self, vocab=music.VOCAB, window=32, d_model=64, n_layers=3, n_heads=4, dropout=0.1,
                  d_embed=16, kernel=3):
@@ -179,8 +172,8 @@ class NoteTransformer(nn.Module):
         self.condition = GivenVoices(vocab, d_embed, d_model, kernel)
 
     def run(self, tokens, cond, start):
-        """Logits (B, 4, T', vocab) of steps start .. start + T' - 1 of tokens (B, 4, T), one
-        window (T' <= window), each seeing the steps of the window before it."""
+        """Logits (B, 4, T', vocab) of the window of steps start .. start + T' - 1 (T' <= window) of
+        tokens (B, 4, T): each input's embedding plus the conditioning of the step it predicts."""
         b, _, t = tokens.shape
         xp = backend.array_module(tokens)
         seq = tokens[:, :, start:start + self.window].transpose(0, 2, 1).reshape(b, -1)      # (B, 4T')
@@ -220,15 +213,15 @@ def sequence_nll(net, tokens, given):
 
 
 # ----- settings: every default of `minigen train autoregressive --data chorales` -----
-RECIPES = {
-    "transformer": {"steps": 800, "batch_size": 32, "lr": 2e-3, "window": 32, "d_model": 64, "n_layers": 3,
-                    "n_heads": 4, "d_embed": 16, "kernel": 3, "dropout": 0.1, "given_share": 0.5,
-                    "weight_decay": 0.1, "betas": [0.9, 0.99], "lr_schedule": "cosine", "lr_warmup": 50,
-                    "max_grad_norm": 1.0, "ema": None, "eval_samples": 100, "length": 64},
+RECIPES = {     # the first is the default
     "arcnn": {"steps": 800, "batch_size": 32, "lr": 2e-3, "window": 32, "d_embed": 16, "width": 128,
               "hidden": 128, "kernel": 3, "dropout": 0.1, "given_share": 0.5, "weight_decay": 0.01,
               "betas": [0.9, 0.999], "lr_schedule": "cosine", "lr_warmup": 50, "max_grad_norm": 1.0,
               "ema": None, "eval_samples": 100, "length": 64},
+    "transformer": {"steps": 800, "batch_size": 32, "lr": 2e-3, "window": 32, "d_model": 64, "n_layers": 3,
+                    "n_heads": 4, "d_embed": 16, "kernel": 3, "dropout": 0.1, "given_share": 0.5,
+                    "weight_decay": 0.1, "betas": [0.9, 0.99], "lr_schedule": "cosine", "lr_warmup": 50,
+                    "max_grad_norm": 1.0, "ema": None, "eval_samples": 100, "length": 64},
 }
 
 
@@ -238,16 +231,12 @@ class ChoraleModel(Family):
 
     RECIPES = RECIPES
     DATA = ("chorales",)
-
-    @classmethod
-    def default_model(cls, data):
-        return "arcnn"
+    SAMPLE_OPTIONS = ("temperature", "given", "mask", "length")
 
     @classmethod
     def resolve(cls, config, strict=False):
         refuse_the_other_kind(cls, config, "music", "text or images", ("bigram", "mlp", "pixelcnn"))
         return super().resolve(config, strict)
-    SAMPLE_OPTIONS = ("temperature", "given", "mask", "length")
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
@@ -308,17 +297,16 @@ class ChoraleModel(Family):
         """n pieces, MIDI rolls int64 (n, 4, T). Options: temperature; length (steps to compose or
         to add after the given ones; default the recipe's); given (a roll (4, T) or (1, 4, T)) with
         mask, "end" (continue after it) or voice indices (write those voices, keep the others)."""
-        self.check_options(options)
-        options = {k: v for k, v in options.items() if v is not None}
+        self.check_options(options := {k: v for k, v in options.items() if v is not None})
         if ("given" in options) != ("mask" in options):
             raise ValueError("--given and --mask go together")
         length, temperature = options.get("length") or self.settings["length"], options.get("temperature", 1.0)
+        blank = backend.host.zeros((n, V, length), dtype="int64")
         if "given" not in options:
-            return self.fill(backend.host.zeros((n, V, length), dtype="int64"), (), 0, seed, temperature)
+            return self.fill(blank, (), 0, seed, temperature)
         given = music.check_roll(options["given"], "--given")[:1].repeat(n, axis=0)   # (n, 4, T0)
         mask = music.parse_mask(options["mask"]) if isinstance(options["mask"], str) else options["mask"]
         if mask == "end":
-            blank = backend.host.zeros((n, V, length), dtype="int64")
             return self.fill(backend.host.concatenate([given, blank], axis=2), (), given.shape[2], seed, temperature)
         return self.fill(given, tuple(v for v in range(V) if v not in mask), 0, seed, temperature)
 
@@ -351,14 +339,10 @@ class ChoraleModel(Family):
                   "harmonise_nll_per_note": float(-harmonised.sum() / (notes * 3 / 4)),
                   "test_chorales": len(test), "test_notes": notes}
         result.update(music.count_baselines(self.train_data.rolls, test))
-        result.update({f"bach_{k}": v for k, v in music.statistics(test).items()})
         if self.settings["eval_samples"]:
-            samples = self.sample(self.settings["eval_samples"], SAMPLE_SEED)
-            result.update({f"sample_{k}": v for k, v in music.statistics(list(samples)).items()})
-            pieces = [self.sample(1, SAMPLE_SEED, given=r, mask=(1, 2, 3))[0] for r in test]
-            result.update({f"harmonised_{k}": v for k, v in music.statistics(pieces).items()})
-            same = sum((p[1:] == r[1:]).sum() for p, r in zip(pieces, test))
-            result["harmonised_bach_share"] = float(same / (notes * 3 / 4))
+            samples = list(self.sample(self.settings["eval_samples"], SAMPLE_SEED))
+            pieces = [self.sample(1, SAMPLE_SEED, given=r, mask=(1, 2, 3))[0] for r in test]   # harmonised
+            result.update(music.compare(test, samples, pieces))
         return result
 
     def figure(self):
