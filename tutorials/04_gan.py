@@ -39,9 +39,9 @@
 # %%
 import time
 
-import matplotlib
+import _plots
 import numpy as np
-from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -50,7 +50,7 @@ from minigen.models import judge, make
 from minigen.models.loop import train
 from minigen.objectives import minimax
 from minigen.viz.animation import points_animation
-from minigen.viz.gan import plot_points
+from minigen.viz.gan import critic_surface
 
 START = time.perf_counter()
 
@@ -61,22 +61,22 @@ def make_gan(data="8gaussians", **settings):
     return make("gan", data, **settings)
 
 
-def d_colorbar(fig, axes):
-    """One colorbar for D(x) = P(real), drawn on the same 0..1 scale in every panel."""
-    mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), cmap="RdBu_r")
-    fig.colorbar(mappable, ax=list(np.ravel(axes)), shrink=0.7, alpha=0.6, label="D(x) = P(real)")
-
-
-def train_with_snapshots(gan, at, draw):
+def train_with_snapshots(gan, at, record):
     """Train the GAN its steps, one at a time (`train_step`: the learning rate, then the GAN's
-    step); call draw(gan) after each step number listed in ``at``."""
+    step); call record(gan) after each step number listed in ``at``."""
     batches = gan.batches()
     gan.train_mode()
     while gan.step_count < gan.config.steps:
         gan.train_step(next(batches))
         if gan.step_count in at:
-            draw(gan)
+            record(gan)
     gan.eval_mode()
+
+
+def snapshot(gan):
+    """What a figure of the GAN at this step needs: (step, 1,000 samples, D over the plane,
+    `evaluate`'s numbers)."""
+    return gan.step_count, gan.sample(1000, 0), critic_surface(gan), gan.evaluate()
 
 
 # %% [markdown]
@@ -119,21 +119,7 @@ for name, loss_fn in [("saturating: log(1 - D(G(z)))", minimax.generator_loss_sa
     curves[name] = (minimax.log_sigmoid(-fake_logits).numpy() if "1 - D" in name
                     else -minimax.log_sigmoid(fake_logits).numpy(), slope.numpy())
 
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(10, 3.6))
-for name, (value, slope) in curves.items():
-    ax_loss.plot(d_of_fake, value, label=name)
-    ax_grad.plot(d_of_fake, np.abs(slope), label=name)
-ax_loss.set_xlabel("D(G(z)): the critic's belief that a fake is real")
-ax_loss.set_ylabel("generator loss (to minimise)")
-ax_loss.legend(fontsize=8)
-ax_grad.set_xlabel("D(G(z))")
-ax_grad.set_ylabel("|d loss / d logit|")
-ax_grad.set_yscale("log")
-ax_grad.axvspan(0, 0.05, color="0.9")
-ax_grad.text(0.06, 2e-3, "D wins:\nthe saturating\ngradient vanishes", fontsize=8)
-ax_grad.legend(fontsize=8)
-fig.suptitle("Both generator losses go down as D(G(z)) goes up; only one has a gradient when D(G(z)) ≈ 0")
-save(fig, "04_generator_losses.png")
+save(_plots.generator_losses(d_of_fake, curves), "04_generator_losses.png")
 
 # %% [markdown]
 # On the left, both losses fall as the fakes fool D more. On the right, their slopes: the
@@ -181,58 +167,37 @@ STEPS = 300 if QUICK else None                                   # None: the def
 gan = make_gan(steps=STEPS)
 total = gan.config.steps
 snapshot_steps = [round(total * f) for f in (0.02, 0.1, 0.25, 0.5, 0.75, 1.0)]
-fig, axes = plt.subplots(2, 3, figsize=(13, 8.4))
-panels = iter(axes.flat)
-progress = []
-
-
-def draw_snapshot(t):
-    ax = next(panels)
-    plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
-    result = t.evaluate()
-    progress.append((t.step_count, result["modes"], result["hq_share"]))
-    ax.set_title(f"step {t.step_count}: {result['modes']} modes, {result['hq_share']:.0%} high quality", fontsize=10)
-
-
-def d_surface(t, k=61, limit=3.0):
-    """D(x) = P(real) on a k x k grid over the square [-limit, limit]^2 (rows along y)."""
-    line = np.linspace(-limit, limit, k, dtype="float32")
-    grid = np.stack(np.meshgrid(line, line), axis=-1).reshape(-1, 2)
-    with mg.no_grad():
-        return F.sigmoid(t.D(mg.tensor(grid))).numpy().reshape(k, k)
-
-
 frame_steps = set(range(total // 20, total + 1, max(1, total // 20)))   # about 20 frames for the animation
-frames, surfaces, frame_titles = [], [], []
+snapshots, frames = [], []
 
 
 def on_step(t):
     if t.step_count in frame_steps:
-        frames.append(t.sample(500, 0))
-        surfaces.append(d_surface(t))
-        frame_titles.append(f"step {t.step_count}")
+        frames.append((t.step_count, t.sample(500, 0), critic_surface(t, k=61)))
     if t.step_count in snapshot_steps:
-        draw_snapshot(t)
+        snapshots.append(snapshot(t))
 
 
 tick = time.perf_counter()
 train_with_snapshots(gan, frame_steps | set(snapshot_steps), on_step)
-d_colorbar(fig, axes)
-fig.suptitle("A GAN learning 8 Gaussians (non-saturating loss); behind: D(x), red = 'real'")
-save(fig, "04_training_snapshots.png")
 final = gan.evaluate()
 print(f"trained {total} steps in {time.perf_counter() - tick:.0f} s")
-for step, modes, hq in progress:
-    print(f"  step {step:>5}: {modes} modes, {hq:.1%} high quality")
+for step, _, _, result in snapshots:
+    print(f"  step {step:>5}: {result['modes']} modes, {result['hq_share']:.1%} high quality")
 print(f"energy distance to the test set {final['energy_distance']:.4f} "
       f"(two true samples: {final['energy_distance_floor']:.4f})")
+save(_plots.gan_snapshots([snapshots[:3], snapshots[3:]], gan.test_data.points[:1000],
+                          "A GAN learning 8 Gaussians (non-saturating loss); behind: D(x), red = 'real'"),
+     "04_training_snapshots.png")
 
 # %% [markdown]
 # The same run as an animation: the samples (orange) and D's opinion of the plane behind them,
 # at about twenty moments of training.
 
 # %%
-show_animation(points_animation(frames, data=gan.test_data.points[:1000], titles=frame_titles, surfaces=surfaces),
+steps, clouds, surfaces = zip(*frames)
+show_animation(points_animation(clouds, data=gan.test_data.points[:1000], titles=[f"step {n}" for n in steps],
+                                surfaces=surfaces),
                "04_gan_training.html")
 
 # %% [markdown]
@@ -293,20 +258,7 @@ for name, loss_fn in [("saturating", minimax.generator_loss_saturating),
     d_head_start(t, HEAD_START)
     runs[name] = generator_alone(t, loss_fn, ALONE)
 
-fig, (ax_norm, ax_belief) = plt.subplots(1, 2, figsize=(10, 3.6))
-for name, (norms, beliefs) in runs.items():
-    ax_norm.plot(norms, label=name)
-    ax_belief.plot(beliefs, label=name)
-ax_norm.set_yscale("log")
-ax_norm.set_xlabel("generator step (D frozen after a head start)")
-ax_norm.set_ylabel("‖∇_θG loss‖")
-ax_norm.legend()
-ax_belief.set_xlabel("generator step")
-ax_belief.set_ylabel("mean D(G(z))")
-ax_belief.set_ylim(-0.02, 1.02)
-ax_belief.legend()
-fig.suptitle("Against a winning critic: the saturating loss has (almost) no gradient, the non-saturating one escapes")
-save(fig, "04_saturation.png")
+save(_plots.saturation(runs), "04_saturation.png")
 for name, (norms, beliefs) in runs.items():
     print(f"{name:>15}: first gradient norm {norms[0]:.2g}, D(G(z)) {beliefs[0]:.2g} -> {beliefs[-1]:.2g}")
 (sat_norms, sat_beliefs), (ns_norms, ns_beliefs) = runs["saturating"], runs["non-saturating"]
@@ -356,39 +308,28 @@ glue("alone_steps", ALONE)
 
 # %%
 COLLAPSE_AT = [50, 100, 150, 200] if QUICK else [200, 400, 800, 1200]
-makers = [  # (a GAN, when to draw it): built and trained one after the other, as two runs would be
+makers = [  # (a GAN, when to look at it): built and trained one after the other, as two runs would be
     (lambda: make_gan(steps=COLLAPSE_AT[-1], g_width=128, d_width=128, d_lr_scale=1.0, lr_schedule="constant"),
      lambda n: COLLAPSE_AT),
     (lambda: make_gan(loss="wgan-gp", steps=300 if QUICK else None),  # None: the default 10,000 critic steps
      lambda n: [n // 4, n // 2, 3 * n // 4, n]),
 ]
-fig, axes = plt.subplots(2, 4, figsize=(17, 8.4))
-row = None
-
-
-def draw_row(t):
-    ax = next(row)
-    if any(ax is first for first in axes[:, 0]):
-        ax.set_ylabel("WGAN-GP" if t.config.loss == "wgan-gp" else "non-saturating, no tricks")
-    plot_points(ax, t, t.test_data.points, n=1000, colorbar=False)
-    result = t.evaluate()
-    what = "critic steps" if t.config.loss == "wgan-gp" else "steps"
-    ax.set_title(f"{t.step_count} {what}: {result['modes']} modes, {result['hq_share']:.0%} HQ", fontsize=9)
-
-
-for (maker, when), row_axes in zip(makers, axes):
-    row = iter(row_axes)
+rows = []                                          # per run: its snapshots
+for maker, when in makers:
     t = maker()
     n = t.config.steps
+    shots = []
     tick = time.perf_counter()
-    train_with_snapshots(t, when(n), draw_row)
+    train_with_snapshots(t, when(n), lambda t: shots.append(snapshot(t)))
+    rows.append(shots)
     result = t.evaluate()
     print(f"{t.config.loss} ({n} steps, {time.perf_counter() - tick:.0f} s): {result['modes']} modes, "
           f"{result['hq_share']:.1%} high quality")
-d_colorbar(fig, axes[0])
-fig.suptitle("Top: a non-saturating GAN without the stabilising tricks hops between modes (behind: D(x)).\n"
-             "Bottom: WGAN-GP (behind: the critic's score f(x), red = high; its scale is arbitrary)")
-save(fig, "04_mode_collapse_vs_wgan.png")
+save(_plots.gan_snapshots(rows, t.test_data.points[:1000],
+                          "Top: a non-saturating GAN without the stabilising tricks hops between modes (behind: D(x)).\n"
+                          "Bottom: WGAN-GP (behind: the critic's score f(x), red = high; its scale is arbitrary)",
+                          row_names=["non-saturating, no tricks", "WGAN-GP"], wgan=[False, True]),
+     "04_mode_collapse_vs_wgan.png")
 
 # %% [markdown]
 # Top row: the samples gather in one narrow arc, D calls that place fake (blue) and everything
@@ -433,25 +374,7 @@ glue("dcgan_classes", judged["classes_found"])
 
 samples = dcgan.sample(100, seed=0)                                      # (100, 1, 8, 8) in [0, 1]
 real = (dcgan.test_data.images[:100] + 1) / 2
-fig = plt.figure(figsize=(14, 5))
-grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.1])
-for k, (images, title) in enumerate([(real, "real test digits"), (samples, "DCGAN samples")]):
-    ax = fig.add_subplot(grid[k])
-    padded = np.pad(images[:, 0], ((0, 0), (1, 1), (1, 1)))          # a white frame around each
-    ax.imshow(np.block([[padded[r * 10 + c] for c in range(10)] for r in range(10)]),
-              cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_title(title)
-    ax.set_axis_off()
-ax = fig.add_subplot(grid[2])
-ax.bar(range(10), judged["class_histogram"], color="tab:orange")
-ax.axhline(judged["samples"] / 10, color="0.3", ls="--", lw=1, label="uniform")
-ax.set_xticks(range(10))
-ax.set_xlabel("class the classifier sees")
-ax.set_ylabel(f"samples (of {judged['samples']})")
-ax.set_title(f"entropy {judged['class_entropy']:.2f} nats, confidence {judged['mean_confidence']:.2f}")
-ax.legend()
-fig.suptitle("DCGAN on 8x8 digits: what it draws, and what a classifier thinks it drew")
-save(fig, "04_dcgan_digits.png")
+save(_plots.dcgan_digits(real, samples, judged), "04_dcgan_digits.png")
 
 # %% [markdown]
 # In this run the classifier finds {glue:text}`dcgan_classes` classes among the samples, with a
@@ -500,21 +423,7 @@ glue("ink_share", f"{ink.mean(axis=0).var() / ink.var():.2f}")
 glue("label_accuracy", f"{judged['label_accuracy']:.2f}")
 glue("conditional_fd", f"{judged['frechet_distance']:.1f}")
 glue("conditional_entropy", f"{judged['class_entropy']:.2f}")
-fig, axes = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [1, 1.1]})
-padded = np.pad(rows, ((0, 0), (0, 0), (1, 1), (1, 1)))
-axes[0].imshow(np.block([[padded[k, j] for j in range(10)] for k in range(10)]),
-               cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-axes[0].set_title("row k: --label k; column j: the same z for every row")
-axes[0].set_axis_off()
-axes[1].bar(range(10), judged["per_label_accuracy"], color="tab:orange")
-axes[1].axhline(judged["label_accuracy"], color="0.3", ls="--", lw=1, label="label accuracy")
-axes[1].set_xticks(range(10))
-axes[1].set_ylim(0, 1)
-axes[1].set_xlabel("digit asked for")
-axes[1].set_ylabel("share the classifier calls that digit")
-axes[1].legend(loc="lower right")
-fig.suptitle("conditional DCGAN: the label says which digit, z how it is written")
-save(fig, "04_conditional_gan.png")
+save(_plots.conditional_gan(rows, judged), "04_conditional_gan.png")
 
 # %% [markdown]
 # Each row is one digit, asked for by its label; each column is one z, shared by all ten rows.
@@ -535,7 +444,8 @@ save(fig, "04_conditional_gan.png")
 #   derivations; the gradient penalty with double backward.
 # - `minigen/models/gan.py`: MLP and DCGAN networks, their conditional forms (G's label
 #   embedding, D's projection), the alternating step, sampling, evaluation;
-#   `minigen/viz/gan.py`: `plot_points`, the samples over D's opinion of the plane.
+#   `minigen/viz/gan.py`: `critic_surface`, D's opinion of every point of the plane, and
+#   `draw_points`, the samples over it (the figures of this page are drawn in `tutorials/_plots.py`).
 # - `minigen/metrics.py`: high-quality share and modes, energy distance, Frechet distance,
 #   class statistics, each with its floor.
 #

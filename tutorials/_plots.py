@@ -2,8 +2,12 @@
 plotting. Each function takes what a tutorial computed and returns a matplotlib Figure, which the
 tutorial hands to `_setup.save` (written to the figures folder and shown inline once).
 """
+import matplotlib
 import numpy as np
 from _setup import plt
+
+from minigen.viz import image_grid
+from minigen.viz.gan import draw_points
 
 
 # ----- 02 · layers and optimisers -----
@@ -58,7 +62,6 @@ def schedule_and_ema(rates, noisy, averaged):
 # ----- shared -----
 def show_images(ax, images, nrow, title=None):
     """Images in [0, 1] as one grid on ``ax``, dark ink on white."""
-    from minigen.viz import image_grid
     ax.imshow(image_grid(images, nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -105,4 +108,97 @@ def receptive_fields(views):
         ax.grid(color="0.7", lw=0.6)
         ax.tick_params(length=0)
         ax.set_title(f"pixel ({r}, {c}): blue seen,\nred before it but unseen", fontsize=9)
+    return fig
+
+
+# ----- 04 · GANs -----
+def generator_losses(d_of_fake, curves):
+    """{name: (loss, d loss / d logit)} of the generator losses, against D(G(z))."""
+    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, (value, slope) in curves.items():
+        ax_loss.plot(d_of_fake, value, label=name)
+        ax_grad.plot(d_of_fake, np.abs(slope), label=name)
+    ax_loss.set_xlabel("D(G(z)): the critic's belief that a fake is real")
+    ax_loss.set_ylabel("generator loss (to minimise)")
+    ax_loss.legend(fontsize=8)
+    ax_grad.set_xlabel("D(G(z))")
+    ax_grad.set_ylabel("|d loss / d logit|")
+    ax_grad.set_yscale("log")
+    ax_grad.axvspan(0, 0.05, color="0.9")
+    ax_grad.text(0.06, 2e-3, "D wins:\nthe saturating\ngradient vanishes", fontsize=8)
+    ax_grad.legend(fontsize=8)
+    fig.suptitle("Both generator losses go down as D(G(z)) goes up; only one has a gradient when D(G(z)) ≈ 0")
+    return fig
+
+
+def gan_snapshots(rows, data, title, row_names=None, wgan=None):
+    """rows: lists of snapshots (step, samples, critic surface, evaluation), each drawn as the
+    samples over ``data`` and the surface. ``wgan``: per row, whether its surface is a WGAN
+    critic's score (no fixed scale) rather than D(x) = P(real) (one colorbar, 0..1)."""
+    wgan = wgan or [False] * len(rows)
+    columns = max(len(shots) for shots in rows)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(4.3 * columns, 4.2 * len(rows)), squeeze=False)
+    for r, shots in enumerate(rows):
+        for ax, (step, samples, surface, result) in zip(axes[r], shots):
+            draw_points(ax, samples, data, surface, wgan=wgan[r], colorbar=False)
+            ax.set_title(f"{'critic step' if wgan[r] else 'step'} {step}: {result['modes']} modes, "
+                         f"{result['hq_share']:.0%} high quality", fontsize=9)
+        if row_names:
+            axes[r, 0].set_ylabel(row_names[r])
+    d_scale = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), cmap="RdBu_r")
+    fig.colorbar(d_scale, ax=[ax for r in range(len(rows)) if not wgan[r] for ax in axes[r]],
+                 shrink=0.7, alpha=0.6, label="D(x) = P(real)")
+    fig.suptitle(title)
+    return fig
+
+
+def saturation(runs):
+    """{loss name: (G's gradient norms, mean D(G(z)))} per generator step against a frozen D."""
+    fig, (ax_norm, ax_belief) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, (norms, beliefs) in runs.items():
+        ax_norm.plot(norms, label=name)
+        ax_belief.plot(beliefs, label=name)
+    ax_norm.set_yscale("log")
+    ax_norm.set_xlabel("generator step (D frozen after a head start)")
+    ax_norm.set_ylabel("‖∇_θG loss‖")
+    ax_norm.legend()
+    ax_belief.set_xlabel("generator step")
+    ax_belief.set_ylabel("mean D(G(z))")
+    ax_belief.set_ylim(-0.02, 1.02)
+    ax_belief.legend()
+    fig.suptitle("Against a winning critic: the saturating loss has (almost) no gradient, the non-saturating one escapes")
+    return fig
+
+
+def class_bars(ax, heights, line, line_label, xlabel, ylabel):
+    """Ten bars (one per digit) and a dashed reference line."""
+    ax.bar(range(10), heights, color="tab:orange")
+    ax.axhline(line, color="0.3", ls="--", lw=1, label=line_label)
+    ax.set_xticks(range(10))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def dcgan_digits(real, samples, judged):
+    """100 real digits, 100 samples, and the classes the judge sees in the samples."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 5), width_ratios=[1, 1, 1.1])
+    show_images(axes[0], real, 10, "real test digits")
+    show_images(axes[1], samples, 10, "DCGAN samples")
+    class_bars(axes[2], judged["class_histogram"], judged["samples"] / 10, "uniform",
+               "class the classifier sees", f"samples (of {judged['samples']})")
+    axes[2].set_title(f"entropy {judged['class_entropy']:.2f} nats, confidence {judged['mean_confidence']:.2f}")
+    axes[2].legend()
+    fig.suptitle("DCGAN on 8x8 digits: what it draws, and what a classifier thinks it drew")
+    return fig
+
+
+def conditional_gan(rows, judged):
+    """rows (10 labels, 10 z, H, W): a digit a row, a z a column; and the judge's accuracy per label."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), width_ratios=[1, 1.1])
+    show_images(axes[0], rows.reshape(-1, *rows.shape[2:]), 10, "row k: --label k; column j: the same z for every row")
+    class_bars(axes[1], judged["per_label_accuracy"], judged["label_accuracy"], "label accuracy",
+               "digit asked for", "share the classifier calls that digit")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(loc="lower right")
+    fig.suptitle("conditional DCGAN: the label says which digit, z how it is written")
     return fig
