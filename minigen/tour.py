@@ -25,7 +25,7 @@ from minigen.viz import figure, image_grid, save_image_grid
 
 DIGITS = ("digits", "digits-binary")
 GENERATIVE = ("gan", "vae", "autoregressive", "diffusion")
-COLUMNS = ("2-D points, text", "digits", "asked for 0-9", "bottom half filled in")
+COLUMNS = ("2-D points, text, music", "digits", "asked for 0-9", "bottom half filled in")
 SAMPLES = 1000   # timed per digits stop: seconds per 1,000 samples
 
 
@@ -54,6 +54,9 @@ STOPS = (
     Stop("vae", "digits-binary", "mlp", steps=2000, quick_steps=60, metric="nll_iwae"),
     Stop("vae", "digits-binary", "mlp", steps=2000, quick_steps=60, metric="label_accuracy", conditional=True),
     Stop("autoregressive", "names", "transformer", steps=300, quick_steps=20, metric="nll_per_token"),
+    # the chorales' AR-CNN, its gallery row a piano roll; its evaluation skips the samples
+    Stop("autoregressive", "chorales", "arcnn", steps=200, quick_steps=5, metric="nll_per_note",
+         settings={"eval_samples": 0}),
     # narrower PixelCNNs whose evaluation skips the samples (the tour judges 1,000 of its own);
     # the conditional one trains longer, as its class tables start at 0, and shows the model as
     # a Bayes classifier
@@ -225,10 +228,11 @@ def side_by_side(visits):
 def gallery(visits):
     """A grid: a row per family, a column per COLUMNS; each cell the first stop that fits it."""
     row_of = {"generative classifier": "classifier"}   # the counting twin shares the classifier's row
-    families = list(dict.fromkeys(row_of.get(v.family, v.family) for v in visits))
+    row = lambda v: "music" if v.data == "chorales" else row_of.get(v.family, v.family)   # noqa: E731
+    families = list(dict.fromkeys(map(row, visits)))
     cells = {}
     for v in visits:
-        family = row_of.get(v.family, v.family)
+        family = row(v)
         if v.data not in DIGITS:
             cells.setdefault((family, 0), (mpimg.imread(v.figure), f"{v.model} on {v.data}"))
             continue
