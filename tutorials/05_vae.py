@@ -41,8 +41,9 @@
 # %%
 import time
 
+import _plots
 import numpy as np
-from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -51,18 +52,12 @@ from minigen.data import DataLoader, get_dataset
 from minigen.models import make, vae
 from minigen.models.loop import endless, train
 from minigen.objectives import elbo as E
-from minigen.viz import image_grid
+from minigen.viz import image_grid_figure
 from minigen.viz.animation import images_animation
 
 START = time.perf_counter()
 mg.manual_seed(0)
 train_set, test_set = get_dataset("digits-binary", "train"), get_dataset("digits-binary", "test")
-
-
-def show_grid(ax, images, title, nrow=10):
-    ax.imshow(image_grid(images, nrow=nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_title(title, fontsize=9)
-    ax.set_axis_off()
 
 
 # %% [markdown]
@@ -95,14 +90,10 @@ print(f"autoencoder: reconstruction loss {ae_loss.item():.1f} nats per image aft
 print(f"its codes span x in [{ae_codes[:, 0].min():.0f}, {ae_codes[:, 0].max():.0f}], "
       f"y in [{ae_codes[:, 1].min():.0f}, {ae_codes[:, 1].max():.0f}]")
 
-fig, (ax_codes, ax_dreams) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
-points = ax_codes.scatter(ae_codes[:, 0], ae_codes[:, 1], c=test_set.labels, cmap="tab10", s=8)
-ax_codes.add_patch(plt.Circle((0, 0), 2, fill=False, color="k", ls="--"))
-ax_codes.set_title("autoencoder codes of the test digits\n(dashed: 2 std of N(0, I), where we would sample)", fontsize=9)
-ax_codes.set_aspect("equal")
-fig.colorbar(points, ax=ax_codes, label="digit")
-show_grid(ax_dreams, ae_dreams, "the decoder's pictures of 30 codes z ~ N(0, I)", nrow=6)
-save(fig, "05_autoencoder.png")
+save(_plots.codes_and_pictures(ae_codes, test_set.labels, ae_dreams, 6,
+                               "autoencoder codes of the test digits\n(dashed: 2 std of N(0, I), where we would sample)",
+                               "the decoder's pictures of 30 codes z ~ N(0, I)"),
+     "05_autoencoder.png")
 
 # %% [markdown]
 # The codes (left) are wherever the encoder happened to put them: one digit's codes in a thin
@@ -166,28 +157,8 @@ print(f"trained {model.config.steps} steps in {seconds:.0f} s")
 iwae, recon, kl = model.bounds(test_set.images, k=1000)
 print(f"test: -ELBO {np.mean(kl - recon):.2f} = reconstruction {-recon.mean():.2f} + KL {kl.mean():.2f} nats; "
       f"IWAE-1000 NLL {-iwae.mean():.2f} nats")
-
-
-def smooth(values, n=50):
-    values = np.asarray(values)
-    return np.convolve(values, np.ones(n) / n, mode="valid") if len(values) > n else values
-
-
-fig, ax = plt.subplots(figsize=(8, 3.8))
-steps_axis = np.arange(len(history["loss"]))
-warmup_end = round(model.settings["kl_warmup"] * model.config.steps)
-ax.axvspan(0, warmup_end, color="0.92")
-ax.text(warmup_end, 40, " KL warm-up ends", fontsize=8)
-for name, label in [("loss", "the loss: reconstruction + beta KL (the -ELBO once beta = 1)"), ("reconstruction", "reconstruction: -E_q log p(x | z)"),
-                    ("kl", "KL(q(z | x) ‖ N(0, I))")]:
-    values = smooth(history[name])
-    ax.plot(steps_axis[len(steps_axis) - len(values):], values, label=label)
-ax.set_xlabel("step")
-ax.set_ylabel("nats per image (training batches)")
-ax.set_ylim(0, 45)
-ax.legend()
-ax.set_title("The ELBO's two terms during training")
-save(fig, "05_elbo_terms.png")
+save(_plots.elbo_terms(history, warmup_end=round(model.settings["kl_warmup"] * model.config.steps)),
+     "05_elbo_terms.png")
 
 # %% [markdown]
 # A fresh decoder knows nothing (about 44 nats per image: 64 fair coins) and its code costs
@@ -231,23 +202,7 @@ glue("smallest_ratio", f"{ratio.min():,.0f}")
 standard_error = np.sqrt((score.var(axis=0) + reparam.var(axis=0)) / n_draws)
 print(f"  the means agree: their largest difference is {np.max(np.abs(score.mean(0) - reparam.mean(0)) / standard_error):.1f} "
       f"standard errors")
-
-fig, (ax_hist, ax_var) = plt.subplots(1, 2, figsize=(11, 3.6))
-dim = int(np.argmax(np.abs(reparam.mean(0))))
-bins = np.linspace(*np.percentile(score[:, dim], [1, 99]), 60)
-ax_hist.hist(score[:, dim], bins=bins, alpha=0.6, label="score function", density=True)
-ax_hist.hist(reparam[:, dim], bins=bins, alpha=0.8, label="reparameterised", density=True)
-ax_hist.axvline(reparam[:, dim].mean(), color="k", lw=1)
-ax_hist.set_title(f"2,000 one-draw estimates of ∂/∂mu_{dim} E_q[log p(x | z)]", fontsize=9)
-ax_hist.legend(fontsize=8)
-ax_var.bar(np.arange(len(ratio)) - 0.2, score.var(axis=0), width=0.4, label="score function")
-ax_var.bar(np.arange(len(ratio)) + 0.2, reparam.var(axis=0), width=0.4, label="reparameterised")
-ax_var.set_yscale("log")
-ax_var.set_xlabel("latent dimension")
-ax_var.set_ylabel("variance of one estimate")
-ax_var.legend(fontsize=8)
-ax_var.set_title("the reparameterised gradient is far less noisy in every dimension", fontsize=9)
-save(fig, "05_gradient_variance.png")
+save(_plots.gradient_estimates(score, reparam), "05_gradient_variance.png")
 
 # %% [markdown]
 # Same mean, very different spread. The score-function estimate multiplies the value of
@@ -273,16 +228,10 @@ train(flat, quiet=True)
 codes, _ = flat.encode(test_set.images)                             # (360, 2)
 grid_1d = np.linspace(-2, 2, 9, dtype="float32")
 grid_codes = np.stack(np.meshgrid(grid_1d, -grid_1d), axis=-1).reshape(-1, 2)   # rows from top (y = 2) down
-fig, (ax_codes, ax_grid) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1.15, 1]})
-points = ax_codes.scatter(codes[:, 0], codes[:, 1], c=test_set.labels, cmap="tab10", s=8)
-ax_codes.add_patch(plt.Circle((0, 0), 2, fill=False, color="k", ls="--"))
-ax_codes.set_xlim(-3.5, 3.5)
-ax_codes.set_ylim(-3.5, 3.5)
-ax_codes.set_aspect("equal")
-fig.colorbar(points, ax=ax_codes, label="digit")
-ax_codes.set_title("VAE codes (posterior means) of the test digits", fontsize=9)
-show_grid(ax_grid, flat.decode(grid_codes), "the decoder on a grid of codes in [-2, 2]²", nrow=9)
-save(fig, "05_latent_2d.png")
+save(_plots.codes_and_pictures(codes, test_set.labels, flat.decode(grid_codes), 9,
+                               "VAE codes (posterior means) of the test digits",
+                               "the decoder on a grid of codes in [-2, 2]²", limit=3.5),
+     "05_latent_2d.png")
 
 # %% [markdown]
 # Unlike the autoencoder's, these codes fill the prior's disc: the KL term pulled them there.
@@ -299,9 +248,8 @@ pairs = [(0, 1), (3, 8), (4, 9), (2, 7), (5, 6)]
 first_of = {d: int(np.argmax(test_set.labels == d)) for d in range(10)}
 walks = np.concatenate([model.interpolate(test_set.images[first_of[a]], test_set.images[first_of[b]], steps=10)
                         for a, b in pairs])
-fig, ax = plt.subplots(figsize=(7, 3.8))
-show_grid(ax, walks, "latent walks: left, a test digit; right, another; between, the decoded straight line")
-save(fig, "05_latent_walk.png")
+save(image_grid_figure(walks, 10, "latent walks: left, a test digit; right, another; between, the decoded straight line"),
+     "05_latent_walk.png")
 
 # %% [markdown]
 # The same walks in motion, one pair a column, there and back:
@@ -334,10 +282,8 @@ rng = np.random.default_rng(7)
 z_prior = rng.standard_normal((n_show, model.settings["z_dim"])).astype("float32")
 probabilities = model.decode(z_prior)
 draws = (rng.random(probabilities.shape) < probabilities).astype("float32")
-fig, (ax_draws, ax_means) = plt.subplots(1, 2, figsize=(11, 3.8))
-show_grid(ax_draws, draws, "samples: binary draws")
-show_grid(ax_means, probabilities, "the same codes: Bernoulli means")
-save(fig, "05_samples.png")
+save(_plots.image_panels([(draws, "samples: binary draws"), (probabilities, "the same codes: Bernoulli means")]),
+     "05_samples.png")
 
 # %% [markdown]
 # Most draws are recognisable digits, a few are ambiguous or broken: where the decoder is unsure
@@ -368,15 +314,7 @@ neg_elbo = float((kl_k - recon_k).mean())
 for k, b in zip(ks, bounds_k):
     print(f"  k = {k:>4}: -L_k = {b:.3f} nats")
 glue("iwae_gap", f"{neg_elbo - bounds_k[-1]:.2f}")
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
-ax.plot(ks, bounds_k, "o-", label="-L_k (IWAE bound, one set of draws)")
-ax.axhline(neg_elbo, color="tab:red", ls="--", label=f"-ELBO = {neg_elbo:.2f} (analytic KL)")
-ax.set_xscale("log")
-ax.set_xlabel("k, importance samples per image")
-ax.set_ylabel("nats per test digit")
-ax.legend()
-ax.set_title("The bound tightens as k grows: -L_k falls towards -log p(x)", fontsize=10)
-save(fig, "05_iwae_gap.png")
+save(_plots.iwae_bounds(ks, bounds_k, neg_elbo), "05_iwae_gap.png")
 
 # %% [markdown]
 # -L_1 is the -ELBO (up to the noise of one draw per image); each increase of k lowers it, fast at
@@ -408,24 +346,12 @@ glue("active", len(active_dims))
 inactive = int(order[-1])
 base = mu_all[first_of[3]].copy()
 sweep = np.linspace(-3, 3, 10, dtype="float32")
-rows = []
+sweeps = {}                                                         # {dimension: 10 decoded codes}
 for u in (int(order[0]), int(order[1]), inactive):
     codes_u = np.repeat(base[None], len(sweep), axis=0)
     codes_u[:, u] = sweep
-    rows.append(model.decode(codes_u))
-fig, (ax_bar, ax_sweep) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
-ax_bar.bar(np.arange(16) - 0.2, activity[order], width=0.4, label="Cov_x(E_q[z_u | x])")
-ax_bar.bar(np.arange(16) + 0.2, kl_per_dim[order], width=0.4, label="mean KL (nats)")
-ax_bar.axhline(0.01, color="k", ls=":", lw=1)
-ax_bar.set_yscale("log")
-ax_bar.set_xticks(np.arange(16), [str(u) for u in order], fontsize=7)
-ax_bar.set_xlabel("latent dimension (most active first)")
-ax_bar.legend(fontsize=8)
-ax_bar.set_title("active dimensions carry information; the rest sit at the prior", fontsize=9)
-show_grid(ax_sweep, np.concatenate(rows), "a test 3's code with one dimension swept from -3 to 3")
-for r, label in enumerate([f"dim {order[0]} (active)", f"dim {order[1]} (active)", f"dim {inactive} (inactive)"]):
-    ax_sweep.text(-1, 4.5 + 9 * r, label, ha="right", va="center", fontsize=8)
-save(fig, "05_posterior_collapse.png")
+    sweeps[u] = model.decode(codes_u)
+save(_plots.active_dimensions(activity, kl_per_dim, sweeps, threshold=0.01), "05_posterior_collapse.png")
 
 # %% [markdown]
 # In this run {glue:text}`active` of the 16 dimensions are active (left: activity above the
@@ -458,10 +384,9 @@ cvae = make("vae", "digits-binary", steps=300 if QUICK else 6000, conditional=Tr
 train(cvae, quiet=True)
 z_rows = np.random.default_rng(3).standard_normal((5, cvae.settings["z_dim"])).astype("float32")
 styles = cvae.decode(np.repeat(z_rows, 10, axis=0), labels=list(range(10)) * 5)      # (50, 1, 8, 8)
-fig, (ax_styles, ax_asked) = plt.subplots(1, 2, figsize=(11, 3.4))
-show_grid(ax_styles, styles, "one code z per row, painted as y = 0 ... 9 (Bernoulli means)")
-show_grid(ax_asked, cvae.sample(50, 0), "samples (binary draws): y = column")
-save(fig, "05_conditional.png")
+save(_plots.image_panels([(styles, "one code z per row, painted as y = 0 ... 9 (Bernoulli means)"),
+                          (cvae.sample(50, 0), "samples (binary draws): y = column")]),
+     "05_conditional.png")
 
 # %% [markdown]
 # Along a row the class changes and the code stays. At 8x8 pixels there is little style for z to

@@ -68,6 +68,14 @@ def show_images(ax, images, nrow, title=None):
         ax.set_title(title, fontsize=9)
 
 
+def image_panels(panels, nrow=10, height=3.8):
+    """[(images in [0, 1], title)] side by side, each a grid ``nrow`` wide."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), height), squeeze=False)
+    for ax, (images, title) in zip(axes[0], panels):
+        show_images(ax, images, nrow, title)
+    return fig
+
+
 # ----- 09 · prompts -----
 def number_written(digits, number, read):
     """Digits drawn one per character of ``number``, with what a reader made of each."""
@@ -201,4 +209,101 @@ def conditional_gan(rows, judged):
     axes[1].set_ylim(0, 1)
     axes[1].legend(loc="lower right")
     fig.suptitle("conditional DCGAN: the label says which digit, z how it is written")
+    return fig
+
+
+# ----- 05 · VAEs -----
+def codes_and_pictures(codes, labels, pictures, nrow, codes_title, pictures_title, limit=None):
+    """2-D codes coloured by their digit, with the prior's 2-std circle; beside them a grid of
+    decoded pictures."""
+    fig, (ax_codes, ax_pictures) = plt.subplots(1, 2, figsize=(11, 4.5), width_ratios=[1.15, 1])
+    points = ax_codes.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=8)
+    ax_codes.add_patch(plt.Circle((0, 0), 2, fill=False, color="k", ls="--"))
+    if limit:
+        ax_codes.set_xlim(-limit, limit)
+        ax_codes.set_ylim(-limit, limit)
+    ax_codes.set_aspect("equal")
+    ax_codes.set_title(codes_title, fontsize=9)
+    fig.colorbar(points, ax=ax_codes, label="digit")
+    show_images(ax_pictures, pictures, nrow, pictures_title)
+    return fig
+
+
+def elbo_terms(history, warmup_end, smooth=50):
+    """The loss, the reconstruction and the KL per training step (running means of ``smooth``),
+    with the KL warm-up shaded."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    ax.axvspan(0, warmup_end, color="0.92")
+    ax.text(warmup_end, 40, " KL warm-up ends", fontsize=8)
+    for name, label in [("loss", "the loss: reconstruction + beta KL (the -ELBO once beta = 1)"),
+                        ("reconstruction", "reconstruction: -E_q log p(x | z)"), ("kl", "KL(q(z | x) ‖ N(0, I))")]:
+        values = np.asarray(history[name])
+        if len(values) > smooth:
+            ax.plot(np.arange(smooth - 1, len(values)), np.convolve(values, np.ones(smooth) / smooth, "valid"),
+                    label=label)
+        else:
+            ax.plot(values, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats per image (training batches)")
+    ax.set_ylim(0, 45)
+    ax.legend()
+    ax.set_title("The ELBO's two terms during training")
+    return fig
+
+
+def gradient_estimates(score, reparam):
+    """(draws, dims) one-draw gradient estimates of two estimators: the histograms of both in
+    the dimension with the largest mean gradient, and their variance in every dimension."""
+    fig, (ax_hist, ax_var) = plt.subplots(1, 2, figsize=(11, 3.6))
+    dim = int(np.argmax(np.abs(reparam.mean(0))))
+    bins = np.linspace(*np.percentile(score[:, dim], [1, 99]), 60)
+    ax_hist.hist(score[:, dim], bins=bins, alpha=0.6, label="score function", density=True)
+    ax_hist.hist(reparam[:, dim], bins=bins, alpha=0.8, label="reparameterised", density=True)
+    ax_hist.axvline(reparam[:, dim].mean(), color="k", lw=1)
+    ax_hist.set_title(f"{len(score):,} one-draw estimates of ∂/∂mu_{dim} E_q[log p(x | z)]", fontsize=9)
+    ax_hist.legend(fontsize=8)
+    dims = np.arange(score.shape[1])
+    ax_var.bar(dims - 0.2, score.var(axis=0), width=0.4, label="score function")
+    ax_var.bar(dims + 0.2, reparam.var(axis=0), width=0.4, label="reparameterised")
+    ax_var.set_yscale("log")
+    ax_var.set_xlabel("latent dimension")
+    ax_var.set_ylabel("variance of one estimate")
+    ax_var.legend(fontsize=8)
+    ax_var.set_title("the reparameterised gradient is far less noisy in every dimension", fontsize=9)
+    return fig
+
+
+def iwae_bounds(ks, bounds, neg_elbo):
+    """-L_k against k, and the -ELBO as a line."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.plot(ks, bounds, "o-", label="-L_k (IWAE bound, one set of draws)")
+    ax.axhline(neg_elbo, color="tab:red", ls="--", label=f"-ELBO = {neg_elbo:.2f} (analytic KL)")
+    ax.set_xscale("log")
+    ax.set_xlabel("k, importance samples per image")
+    ax.set_ylabel("nats per test digit")
+    ax.legend()
+    ax.set_title("The bound tightens as k grows: -L_k falls towards -log p(x)", fontsize=10)
+    return fig
+
+
+def active_dimensions(activity, kl, sweeps, threshold):
+    """Each latent dimension's activity and mean KL (most active first, the activity threshold
+    dotted), and {dimension: decoded images} sweeps along a few dimensions, a row each."""
+    order = np.argsort(-activity)
+    fig, (ax_bar, ax_sweep) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=[1.1, 1])
+    dims = np.arange(len(order))
+    ax_bar.bar(dims - 0.2, activity[order], width=0.4, label="Cov_x(E_q[z_u | x])")
+    ax_bar.bar(dims + 0.2, kl[order], width=0.4, label="mean KL (nats)")
+    ax_bar.axhline(threshold, color="k", ls=":", lw=1)
+    ax_bar.set_yscale("log")
+    ax_bar.set_xticks(dims, [str(u) for u in order], fontsize=7)
+    ax_bar.set_xlabel("latent dimension (most active first)")
+    ax_bar.legend(fontsize=8)
+    ax_bar.set_title("active dimensions carry information; the rest sit at the prior", fontsize=9)
+    rows = list(sweeps.values())
+    show_images(ax_sweep, np.concatenate(rows), len(rows[0]), "a test 3's code with one dimension swept from -3 to 3")
+    height = rows[0].shape[-2] + 1
+    for r, u in enumerate(sweeps):
+        state = "active" if activity[u] > threshold else "inactive"
+        ax_sweep.text(-1, height * (r + 0.5), f"dim {u} ({state})", ha="right", va="center", fontsize=8)
     return fig
