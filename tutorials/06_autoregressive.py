@@ -47,9 +47,9 @@
 import math
 import time
 
+import _plots
 import numpy as np
-from _plots import receptive_fields
-from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 import minigen.functional as F
@@ -122,18 +122,9 @@ bigram_nll = per_char(bigram)
 print(f"trained table: {bigram_nll:.4f} nats per character ({time.perf_counter() - tick:.1f} s); "
       f"largest probability difference to the counts {np.abs(table - count_probs).max():.3f}")
 RESULTS.append(("bigram", "names", -bigram.log_prob(test_names).mean(), bigram_nll))
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-for ax, probs, title in ((axes[0], count_probs, f"counted (+0.03): {count_nll:.3f} nats/char"),
-                         (axes[1], table, f"trained logits table: {bigram_nll:.3f} nats/char")):
-    ax.imshow(probs, cmap="Blues", vmin=0, vmax=0.6)
-    ax.set_xticks(range(V), vocab, fontsize=7)
-    ax.set_yticks(range(V), vocab, fontsize=7)
-    ax.set_xlabel("next letter")
-    ax.set_ylabel("previous letter")
-    ax.set_title(title, fontsize=10)
-fig.suptitle("p(next | previous): counting and gradient descent find the same table")
-save(fig, "06_bigram_tables.png")
+save(_plots.bigram_tables(vocab, {f"counted (+0.03): {count_nll:.3f} nats/char": count_probs,
+                                   f"trained logits table: {bigram_nll:.3f} nats/char": table}),
+     "06_bigram_tables.png")
 
 # %% [markdown]
 # The two tables look alike cell for cell: after "q" comes "u", names end after some letters far
@@ -166,16 +157,7 @@ mlp = t                                                  # the context-8 one
 for k in contexts:
     glue(f"mlp_{k}", f"{by_context[k]:.3f}")
 glue("bigram_nll", f"{bigram_nll:.3f}")
-
-fig, ax = plt.subplots(figsize=(5, 3.4))
-ax.plot(contexts, [by_context[k] for k in contexts], "o-", label="MLP")
-ax.axhline(bigram_nll, color="0.5", ls="--", label="bigram (context 1, a table)")
-ax.set_xlabel("context k (letters the model sees)")
-ax.set_ylabel("test nats per character")
-ax.set_xticks(contexts)
-ax.legend()
-ax.set_title("A longer context, a better storyteller")
-save(fig, "06_mlp_context.png")
+save(_plots.nll_by_context(by_context, bigram_nll), "06_mlp_context.png")
 
 # %% [markdown]
 # With one letter of context the MLP is a bigram model with extra steps and lands near the
@@ -267,17 +249,10 @@ def attention_weights(net, name, layer=0, head=0):
 
 
 name = "isabella"
-labels = ["."] + list(name)
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-for ax, layer in zip(axes, (0, len(transformer.net.blocks) - 1)):
-    ax.imshow(attention_weights(transformer.net, name, layer=layer), cmap="magma", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("key: the position looked at")
-    ax.set_ylabel("query: the position predicting the next letter")
-    ax.set_title(f"layer {layer + 1}, head 1", fontsize=10)
-fig.suptitle(f"Causal attention over '.{name}': nothing above the diagonal (the future) gets any weight")
-save(fig, "06_attention.png")
+layers = (0, len(transformer.net.blocks) - 1)                     # the first and the last
+save(_plots.attention_maps(".", name, {f"layer {n + 1}, head 1": attention_weights(transformer.net, name, layer=n)
+                                       for n in layers}),
+     "06_attention.png")
 RESULTS.append(("mlp (context 8)", "names", -mlp.log_prob(test_names).mean(), by_context[8]))
 RESULTS.append(("transformer", "names", -transformer.log_prob(test_names).mean(), transformer_nll))
 
@@ -304,15 +279,9 @@ RESULTS.append(("transformer", "names", -transformer.log_prob(test_names).mean()
 # %%
 settings = [("T = 0.5", {"temperature": 0.5}), ("T = 1 (the model)", {}), ("T = 1.5", {"temperature": 1.5}),
             ("top-k = 3", {"top_k": 3}), ("T -> 0 (greedy)", {"temperature": 1e-6})]
-fig, ax = plt.subplots(figsize=(11, 3.6))
-for col, (title, options) in enumerate(settings):
-    names = transformer.sample(12, seed=0, prompt="mar", **options)
-    ax.text(col / len(settings), 1.0, title, fontsize=10, fontweight="bold", va="top")
-    for row, sample in enumerate(names):
-        ax.text(col / len(settings), 0.9 - row * 0.075, sample, family="monospace", fontsize=9, va="top")
-ax.set_axis_off()
-ax.set_title("Twelve names starting with 'mar' from the transformer, under five sampling rules")
-save(fig, "06_temperature_top_k.png")
+drawn = {title: transformer.sample(12, seed=0, prompt="mar", **options) for title, options in settings}
+save(_plots.text_columns(drawn, "Twelve names starting with 'mar' from the transformer, under five sampling rules"),
+     "06_temperature_top_k.png")
 
 # %% [markdown]
 # At T = 0.5 the names are the likeliest continuations, the common ones; at T = 1.5 they get
@@ -346,12 +315,7 @@ for cache in (False, True):
 print(f"1,000 names: {timings[False]:.2f} s recomputing every prefix, {timings[True]:.2f} s with the KV cache "
       f"({timings[False] / timings[True]:.1f}x)")
 assert transformer.sample_text(50, seed=1, cache=True) == transformer.sample_text(50, seed=1, cache=False)
-
-fig, ax = plt.subplots(figsize=(5, 2.4))
-ax.barh(["full recomputation", "KV cache"], [timings[False], timings[True]], color=["0.6", "tab:blue"])
-ax.set_xlabel("seconds to draw 1,000 names")
-ax.set_title("The same names, less work")
-save(fig, "06_kv_cache.png")
+save(_plots.kv_cache_timings(timings[False], timings[True]), "06_kv_cache.png")
 
 # %% [markdown]
 # ## 5 · PixelCNN: painting digits pixel by pixel
@@ -364,17 +328,9 @@ save(fig, "06_kv_cache.png")
 # masks (white = the weight may be non-zero):
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(6, 3))
-for ax, (size, kind) in zip(axes, ((7, "A"), (3, "B"))):
-    mask = nn.MaskedConv2d(1, 1, size, kind).mask.numpy()[0, 0]
-    ax.imshow(mask, cmap="gray", vmin=0, vmax=1)
-    ax.plot(size // 2, size // 2, "rx", ms=10)
-    ax.set_title(f"mask {kind}, {size}x{size} (x: the centre)", fontsize=10)
-    ax.set_xticks(np.arange(size + 1) - 0.5, [])
-    ax.set_yticks(np.arange(size + 1) - 0.5, [])
-    ax.grid(color="tab:gray", lw=0.8)
-    ax.tick_params(length=0)
-save(fig, "06_pixelcnn_masks.png")
+masks = {f"mask {kind}, {size}x{size}": nn.MaskedConv2d(1, 1, size, kind).mask.numpy()[0, 0]   # (size, size)
+         for size, kind in ((7, "A"), (3, "B"))}
+save(_plots.kernel_masks(masks), "06_pixelcnn_masks.png")
 
 # %% [markdown]
 # **The blind spot.** Stacking masked layers lets each pixel see further up, but not everything
@@ -407,7 +363,7 @@ for (r, c), seen in views.items():
     blind = [(int(a), int(b)) for a, b in np.argwhere(before & ~seen)]
     assert not (seen & ~before).any(), "a pixel saw the future"
     print(f"pixel {(r, c)} sees {int(seen.sum())} of the {int(before.sum())} pixels before it; blind to {blind}")
-save(receptive_fields(views), "06_pixelcnn_blind_spot.png")
+save(_plots.receptive_fields(views), "06_pixelcnn_blind_spot.png")
 
 # %% [markdown]
 # Pixel (4, 0), at the start of a row, cannot see pixels (3, 4) to (3, 7): the right half of the
@@ -448,28 +404,7 @@ samples = pixelcnn.sample(40, seed=0)
 rng = np.random.default_rng(3)
 picked = test_images[rng.choice(len(test_images), 8, replace=False)]
 completions = [pixelcnn.sample(8, seed=s, given=picked, mask="bottom") for s in (0, 1, 2)]
-hidden = picked.copy()
-hidden[:, :, 4:] = 0.5
-
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), width_ratios=[1.2, 1], gridspec_kw={"wspace": 0.4})
-grid = np.ones((5 * 9 + 1, 8 * 9 + 1))
-for k, image in enumerate(samples):
-    r, c = divmod(k, 8)
-    grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = 1 - image[0]
-axes[0].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-axes[0].set_title("40 samples, drawn pixel by pixel", fontsize=10)
-rows = [hidden] + completions + [picked]
-names = ["given (grey hidden)", "completion 1", "completion 2", "completion 3", "the true digit"]
-grid = np.ones((len(rows) * 9 + 1, 8 * 9 + 1))
-for r, images in enumerate(rows):
-    for c, image in enumerate(images):
-        grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = 1 - image[0]
-axes[1].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-axes[1].set_yticks([5 + 9 * r for r in range(len(rows))], names)
-axes[1].set_xticks([])
-axes[1].set_title("test digits, bottom half hidden and filled in", fontsize=10)
-axes[0].set_axis_off()
-save(fig, "06_pixelcnn_samples_and_completions.png")
+save(_plots.samples_and_completions(samples, picked, completions), "06_pixelcnn_samples_and_completions.png")
 
 # %% [markdown]
 # Sampling is the chain rule run forward: pixel by pixel in raster order, each drawn from its
@@ -547,35 +482,10 @@ RESULTS.append(("pixelcnn | y", "digits-binary", -joint.numpy()[np.arange(len(te
 # the same top halves, finished as a class we choose (--given with --label)
 picked = [int(np.flatnonzero(test_y == k)[0]) for k in (4, 5, 7)]           # the first test 4, 5 and 7
 shown = test_x[picked]
-finished = [conditional.sample(3, seed=0, given=shown, mask="bottom", label=k) for k in (0, 3, 7, 9)]
-
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), width_ratios=[1.3, 1.1, 0.6], gridspec_kw={"wspace": 0.3})
-grid = np.ones((5 * 9 + 1, 10 * 9 + 1))
-for k, image in enumerate(by_class):
-    r, c = divmod(k, 10)
-    grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = 1 - image[0]
-axes[0].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-axes[0].set_xticks([5 + 9 * c for c in range(10)], range(10))
-axes[0].set_yticks([])
-axes[0].set_title("samples asked for 0-9 (a class per column)", fontsize=10)
-for k, colour in zip(picked, ("tab:blue", "tab:orange", "tab:green")):
-    axes[1].plot(np.exp(posterior[k]), "o-", color=colour, label=f"test digit {k} (a {test_y[k]}): whole")
-    axes[1].plot(np.exp(top_posterior[k]), "x--", color=colour, label="... top half only")
-axes[1].set_xticks(range(10))
-axes[1].set_xlabel("class y")
-axes[1].set_ylabel("p(y | x)")
-axes[1].legend(fontsize=7)
-axes[1].set_title("Bayes' rule over ten exact likelihoods", fontsize=10)
-rows = [shown] + finished
-grid = np.ones((len(rows) * 9 + 1, 3 * 9 + 1))
-for r, images in enumerate(rows):
-    for c, image in enumerate(images):
-        grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = 1 - image[0]
-axes[2].imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-axes[2].set_yticks([5 + 9 * r for r in range(len(rows))], ["true"] + [f"y = {k}" for k in (0, 3, 7, 9)])
-axes[2].set_xticks([])
-axes[2].set_title("their top halves, finished as\nthe class asked for (--label)", fontsize=10)
-save(fig, "06_conditional_pixelcnn.png")
+finished = {k: conditional.sample(3, seed=0, given=shown, mask="bottom", label=k) for k in (0, 3, 7, 9)}
+save(_plots.conditional_pixelcnn(by_class, {k: (test_y[k], np.exp(posterior[k]), np.exp(top_posterior[k]))
+                                            for k in picked}, shown, finished),
+     "06_conditional_pixelcnn.png")
 
 # %% [markdown]
 # Each column of samples is the class asked for (a short, narrow run: many are readable, not

@@ -76,49 +76,6 @@ def image_panels(panels, nrow=10, height=3.8):
     return fig
 
 
-# ----- 09 · prompts -----
-def number_written(digits, number, read):
-    """Digits drawn one per character of ``number``, with what a reader made of each."""
-    fig, axes = plt.subplots(1, len(number), figsize=(1.2 * len(number), 1.7))
-    for ax, image, asked, seen in zip(axes, digits, number, read):
-        ax.imshow(image[0], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(f"asked {asked}, read {seen}", fontsize=8, color="black" if asked == seen else "tab:red")
-        ax.set_axis_off()
-    return fig
-
-
-def prompt_gallery(given, completions, truth):
-    """Top halves given (bottom grey), several completions of each, and the true digits."""
-    shown = given[:len(truth)].copy()
-    shown[:, :, shown.shape[2] // 2:] = 0.5
-    rows = [shown, *completions, truth]
-    fig, ax = plt.subplots(figsize=(6, 0.6 * len(rows) + 0.6))
-    show_images(ax, np.concatenate(rows), len(truth),
-                f"prompt (top half), {len(completions)} responses, the true digit (last row)")
-    return fig
-
-
-# ----- 06 · autoregressive -----
-def receptive_fields(views):
-    """{(r, c): (H, W) bool seen}: for each pixel, what it sees, what it could see but does not
-    (the blind spot), and what comes after it."""
-    from matplotlib.colors import ListedColormap
-    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.4))
-    colours = ListedColormap(["white", "tab:blue", "tab:red", "black"])
-    for ax, ((r, c), seen) in zip(np.atleast_1d(axes), views.items()):
-        h, w = seen.shape
-        before = np.arange(h * w).reshape(h, w) < w * r + c
-        kind = np.where(seen, 1, np.where(before, 2, 0))
-        kind[r, c] = 3
-        ax.imshow(kind, cmap=colours, vmin=0, vmax=3)
-        ax.set_xticks(np.arange(w + 1) - 0.5, [])
-        ax.set_yticks(np.arange(h + 1) - 0.5, [])
-        ax.grid(color="0.7", lw=0.6)
-        ax.tick_params(length=0)
-        ax.set_title(f"pixel ({r}, {c}): blue seen,\nred before it but unseen", fontsize=9)
-    return fig
-
-
 # ----- 04 · GANs -----
 def generator_losses(d_of_fake, curves):
     """{name: (loss, d loss / d logit)} of the generator losses, against D(G(z))."""
@@ -306,4 +263,172 @@ def active_dimensions(activity, kl, sweeps, threshold):
     for r, u in enumerate(sweeps):
         state = "active" if activity[u] > threshold else "inactive"
         ax_sweep.text(-1, height * (r + 0.5), f"dim {u} ({state})", ha="right", va="center", fontsize=8)
+    return fig
+
+
+# ----- 06 · autoregressive -----
+def bigram_tables(vocab, tables):
+    """{title: (V, V) table of p(next | previous)} side by side, the letters on both axes."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 5))
+    for ax, (title, probs) in zip(axes, tables.items()):
+        ax.imshow(probs, cmap="Blues", vmin=0, vmax=0.6)
+        ax.set_xticks(range(len(vocab)), vocab, fontsize=7)
+        ax.set_yticks(range(len(vocab)), vocab, fontsize=7)
+        ax.set_xlabel("next letter")
+        ax.set_ylabel("previous letter")
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("p(next | previous): counting and gradient descent find the same table")
+    return fig
+
+
+def nll_by_context(by_context, bigram_nll):
+    """{context k: test nats per character} of the MLPs, and the bigram table's as a line."""
+    contexts = list(by_context)
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.plot(contexts, [by_context[k] for k in contexts], "o-", label="MLP")
+    ax.axhline(bigram_nll, color="0.5", ls="--", label="bigram (context 1, a table)")
+    ax.set_xlabel("context k (letters the model sees)")
+    ax.set_ylabel("test nats per character")
+    ax.set_xticks(contexts)
+    ax.legend()
+    ax.set_title("A longer context, a better storyteller")
+    return fig
+
+
+def attention_maps(boundary, name, maps):
+    """{title: (T, T) attention weights over boundary + name}, queries down, keys across."""
+    labels = [boundary] + list(name)
+    fig, axes = plt.subplots(1, len(maps), figsize=(5 * len(maps), 4.4))
+    for ax, (title, weights) in zip(axes, maps.items()):
+        ax.imshow(weights, cmap="magma", vmin=0, vmax=1)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("key: the position looked at")
+        ax.set_ylabel("query: the position predicting the next letter")
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(f"Causal attention over '{boundary}{name}': nothing above the diagonal (the future) gets any weight")
+    return fig
+
+
+def text_columns(columns, title):
+    """{heading: [strings]} written as columns of text."""
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    for col, (heading, lines) in enumerate(columns.items()):
+        ax.text(col / len(columns), 1.0, heading, fontsize=10, fontweight="bold", va="top")
+        for row, line in enumerate(lines):
+            ax.text(col / len(columns), 0.9 - row * 0.075, line, family="monospace", fontsize=9, va="top")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def kv_cache_timings(full, cached):
+    """Seconds to draw 1,000 names, recomputing every prefix and with the KV cache."""
+    fig, ax = plt.subplots(figsize=(5, 2.4))
+    ax.barh(["full recomputation", "KV cache"], [full, cached], color=["0.6", "tab:blue"])
+    ax.set_xlabel("seconds to draw 1,000 names")
+    ax.set_title("The same names, less work")
+    return fig
+
+
+def kernel_masks(masks):
+    """{title: (k, k) mask of 0s and 1s}, white where a weight may be non-zero, x on the centre."""
+    fig, axes = plt.subplots(1, len(masks), figsize=(3 * len(masks), 3))
+    for ax, (title, mask) in zip(axes, masks.items()):
+        size = len(mask)
+        ax.imshow(mask, cmap="gray", vmin=0, vmax=1)
+        ax.plot(size // 2, size // 2, "rx", ms=10)
+        ax.set_title(f"{title} (x: the centre)", fontsize=10)
+        ax.set_xticks(np.arange(size + 1) - 0.5, [])
+        ax.set_yticks(np.arange(size + 1) - 0.5, [])
+        ax.grid(color="tab:gray", lw=0.8)
+        ax.tick_params(length=0)
+    return fig
+
+
+def named_rows(ax, rows, names, title):
+    """Batches of images one row each on ``ax``, each row named on the left."""
+    show_images(ax, np.concatenate(rows), len(rows[0]))
+    ax.set_axis_on()
+    height = rows[0].shape[-2] + 1
+    ax.set_yticks([height * (r + 0.5) for r in range(len(rows))], names)
+    ax.set_xticks([])
+    ax.set_title(title, fontsize=10)
+
+
+def samples_and_completions(samples, given, completions):
+    """Samples; and test images with their bottom half hidden (grey), completions of each, the truth."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), width_ratios=[1.2, 1], gridspec_kw={"wspace": 0.4})
+    show_images(axes[0], samples, 8)
+    axes[0].set_title(f"{len(samples)} samples, drawn pixel by pixel", fontsize=10)
+    hidden = given.copy()
+    hidden[..., given.shape[-2] // 2:, :] = 0.5
+    named_rows(axes[1], [hidden, *completions, given],
+               ["given (grey hidden)", *(f"completion {k + 1}" for k in range(len(completions))), "the true digit"],
+               "test digits, bottom half hidden and filled in")
+    return fig
+
+
+def conditional_pixelcnn(by_class, posteriors, shown, finished):
+    """Samples a class a column; {test index: (its class, p(y | x), p(y | top half))} as curves;
+    test digits and their top halves finished as {class asked for: images}."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), width_ratios=[1.3, 1.1, 0.6], gridspec_kw={"wspace": 0.3})
+    show_images(axes[0], by_class, 10)
+    axes[0].set_axis_on()
+    width = by_class.shape[-1] + 1
+    axes[0].set_xticks([width * (c + 0.5) for c in range(10)], range(10))
+    axes[0].set_yticks([])
+    axes[0].set_title("samples asked for 0-9 (a class per column)", fontsize=10)
+    for (k, (label, whole, top)), colour in zip(posteriors.items(), ("tab:blue", "tab:orange", "tab:green")):
+        axes[1].plot(whole, "o-", color=colour, label=f"test digit {k} (a {label}): whole")
+        axes[1].plot(top, "x--", color=colour, label="... top half only")
+    axes[1].set_xticks(range(10))
+    axes[1].set_xlabel("class y")
+    axes[1].set_ylabel("p(y | x)")
+    axes[1].legend(fontsize=7)
+    axes[1].set_title("Bayes' rule over ten exact likelihoods", fontsize=10)
+    named_rows(axes[2], [shown, *finished.values()], ["true"] + [f"y = {k}" for k in finished],
+               "their top halves, finished as\nthe class asked for (--label)")
+    return fig
+
+
+def receptive_fields(views):
+    """{(r, c): (H, W) bool seen}: for each pixel, what it sees, what it could see but does not
+    (the blind spot), and what comes after it."""
+    from matplotlib.colors import ListedColormap
+    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.4))
+    colours = ListedColormap(["white", "tab:blue", "tab:red", "black"])
+    for ax, ((r, c), seen) in zip(np.atleast_1d(axes), views.items()):
+        h, w = seen.shape
+        before = np.arange(h * w).reshape(h, w) < w * r + c
+        kind = np.where(seen, 1, np.where(before, 2, 0))
+        kind[r, c] = 3
+        ax.imshow(kind, cmap=colours, vmin=0, vmax=3)
+        ax.set_xticks(np.arange(w + 1) - 0.5, [])
+        ax.set_yticks(np.arange(h + 1) - 0.5, [])
+        ax.grid(color="0.7", lw=0.6)
+        ax.tick_params(length=0)
+        ax.set_title(f"pixel ({r}, {c}): blue seen,\nred before it but unseen", fontsize=9)
+    return fig
+
+
+# ----- 09 · prompts -----
+def number_written(digits, number, read):
+    """Digits drawn one per character of ``number``, with what a reader made of each."""
+    fig, axes = plt.subplots(1, len(number), figsize=(1.2 * len(number), 1.7))
+    for ax, image, asked, seen in zip(axes, digits, number, read):
+        ax.imshow(image[0], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"asked {asked}, read {seen}", fontsize=8, color="black" if asked == seen else "tab:red")
+        ax.set_axis_off()
+    return fig
+
+
+def prompt_gallery(given, completions, truth):
+    """Top halves given (bottom grey), several completions of each, and the true digits."""
+    shown = given[:len(truth)].copy()
+    shown[:, :, shown.shape[2] // 2:] = 0.5
+    rows = [shown, *completions, truth]
+    fig, ax = plt.subplots(figsize=(6, 0.6 * len(rows) + 0.6))
+    show_images(ax, np.concatenate(rows), len(truth),
+                f"prompt (top half), {len(completions)} responses, the true digit (last row)")
     return fig
