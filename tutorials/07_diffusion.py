@@ -42,8 +42,9 @@
 import math
 import time
 
+import _plots
 import numpy as np
-from _setup import QUICK, glue, plt, save, show_animation, show_source  # the figures folder, quick mode, the book
+from _setup import QUICK, glue, save, show_animation, show_source  # the figures folder, quick mode, the book
 
 import minigen as mg
 from minigen.data import get_dataset
@@ -51,21 +52,11 @@ from minigen.data.completion import half_mask
 from minigen.models import judge, make
 from minigen.models.loop import train
 from minigen.objectives import denoising as D
-from minigen.viz import image_grid
 from minigen.viz.animation import images_animation
 
 START = time.perf_counter()
 if QUICK:
     judge.JUDGE_STEPS = 60          # a quick judge of digit samples: the figures, not the numbers
-
-
-def show_images(ax, images, nrow, title=None):
-    """Images in [0, 1] as one grid on ``ax`` (dark ink on white, as the digits are drawn)."""
-    ax.imshow(image_grid(images, nrow), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
-
 
 # %% [markdown]
 # ## 1 · Noise: the forward process
@@ -128,29 +119,10 @@ levels_shown = [0, 50, 100, 200, 300, 500, 700, 1000]
 digit = mg.tensor(digits_test.images[:1])                                    # (1, 1, 8, 8) in [-1, 1]
 eps_digit = mg.tensor(rng.standard_normal(digit.shape))
 eps_roll = mg.tensor(rng.standard_normal(roll.shape))
-fig = plt.figure(figsize=(13, 5.6))
-grid = fig.add_gridspec(3, len(levels_shown), height_ratios=[1, 1.3, 1.2])
-for j, t in enumerate(levels_shown):
-    abar = mg.tensor(bars[t])
-    noisy = D.q_sample(digit, eps_digit, abar).numpy()
-    ax = fig.add_subplot(grid[0, j])
-    show_images(ax, ((noisy + 1) / 2).clip(0, 1), 1, f"t = {t}")
-    ax = fig.add_subplot(grid[1, j])
-    cloud = D.q_sample(mg.tensor(roll), eps_roll, abar).numpy()
-    ax.scatter(cloud[:, 0], cloud[:, 1], s=1, c="tab:blue")
-    ax.set_xlim(-3.5, 3.5)
-    ax.set_ylim(-3.5, 3.5)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-ax = fig.add_subplot(grid[2, :])
-ax.plot(np.sqrt(bars), label="sqrt(abar_t): the data's share")
-ax.plot(np.sqrt(1 - np.array(bars)), label="sqrt(1 - abar_t): the noise's share")
-ax.plot(np.array(chain_mean) / x0_value, ":", c="k", label="the chain iterated (mean / x_0)")
-ax.set_xlabel("level t")
-ax.legend(fontsize=8)
-fig.suptitle("Noising a digit and a swiss roll with q(x_t | x_0) (linear schedule, T = 1000)")
-save(fig, "07_forward_process.png")
+noisy_digits = {t: D.q_sample(digit, eps_digit, mg.tensor(bars[t])).numpy() for t in levels_shown}
+noisy_rolls = {t: D.q_sample(mg.tensor(roll), eps_roll, mg.tensor(bars[t])).numpy() for t in levels_shown}
+save(_plots.forward_process(noisy_digits, noisy_rolls, bars, np.array(chain_mean) / x0_value),
+     "07_forward_process.png")
 
 # %% [markdown]
 # By t = 300 the digit is hard to make out and the roll is a smudge; at t = 1000 both are
@@ -218,25 +190,15 @@ bars2 = points.alpha_bars
 k = 25
 line = np.linspace(-3, 3, k)
 gx, gy = np.meshgrid(line, line)
-where = mg.tensor(np.stack([gx.ravel(), gy.ravel()], 1))                       # (k*k, 2)
+where = np.stack([gx.ravel(), gy.ravel()], 1)                               # (k*k, 2)
 data = points.test_data.points[:2000]
-fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
-for ax, t in zip(axes, [T2, T2 // 2, T2 // 5, 2]):
+fields, noised = {}, {}                                                    # per level t
+for t in [T2, T2 // 2, T2 // 5, 2]:
     with mg.no_grad(), points.averaged():                                   # the averaged weights
-        eps = points.eps_fn(where, t)
-    field = D.score(eps, mg.tensor(bars2[t])).numpy()                         # grad log q_t
-    length = np.linalg.norm(field, axis=1, keepdims=True)
-    noisy = D.q_sample(mg.tensor(data), mg.randn(*data.shape), mg.tensor(bars2[t])).numpy()
-    ax.scatter(noisy[:, 0], noisy[:, 1], s=1, c="0.75")
-    ax.quiver(gx.ravel(), gy.ravel(), *(field / np.maximum(length, 1e-9)).T, np.log(length.ravel()),
-              cmap="viridis", scale=35, width=0.004)
-    ax.set_xlim(-3, 3)
-    ax.set_ylim(-3, 3)
-    ax.set_aspect("equal")
-    ax.set_title(f"t = {t}: abar_t = {bars2[t]:.3g}", fontsize=10)
-fig.suptitle("The learned score -eps_theta(x, t) / sqrt(1 - abar_t): arrows point uphill "
-             "(direction only; colour = log length); grey: the data noised to level t")
-save(fig, "07_score_field.png")
+        eps = points.eps_fn(mg.tensor(where), t)
+    fields[t] = D.score(eps, mg.tensor(bars2[t])).numpy()                   # grad log q_t at each point
+    noised[t] = D.q_sample(mg.tensor(data), mg.randn(*data.shape), mg.tensor(bars2[t])).numpy()
+save(_plots.score_fields(where, fields, noised, bars2), "07_score_field.png")
 
 # %% [markdown]
 # At t = T (and still at t = T/2) the noised data is a single round blob and the field points
@@ -260,19 +222,9 @@ show_source(D.ddpm_step, D.posterior, D.ddim_step)
 # Eight points from the same starting noise:
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
-for ax, (sampler, steps) in zip(axes, [("ddpm", T2), ("ddim", 20)]):
-    states = np.stack([s.numpy() for s in points.trajectory(8, 3, sampler, steps)])   # (K + 1, 8, 2)
-    ax.scatter(data[:, 0], data[:, 1], s=1, c="0.75")
-    for j in range(8):
-        ax.plot(states[:, j, 0], states[:, j, 1], lw=0.9)
-        ax.plot(*states[0, j], "o", ms=4, c="k")
-        ax.plot(*states[-1, j], "*", ms=10, c="tab:red")
-    ax.set_xlim(-3, 3)
-    ax.set_ylim(-3, 3)
-    ax.set_aspect("equal")
-    ax.set_title(f"{sampler.upper()}, {steps} steps: from noise (black) to samples (red)", fontsize=10)
-save(fig, "07_reverse_trajectories.png")
+paths = {f"{sampler.upper()}, {steps} steps": np.stack([x.numpy() for x in points.trajectory(8, 3, sampler, steps)])
+         for sampler, steps in [("ddpm", T2), ("ddim", 20)]}                   # each (K + 1, 8, 2)
+save(_plots.reverse_paths(paths, data), "07_reverse_trajectories.png")
 
 # %% [markdown]
 # DDPM's paths wander (each step adds noise) and only commit to a blob late; DDIM's are smooth
@@ -310,21 +262,7 @@ glue("n_judged", n_judged)
 glue("fewest", STEP_COUNTS[-1])
 for sampler in ("ddpm", "ddim"):
     glue(f"{sampler}_fewest", f"{table[sampler, STEP_COUNTS[-1]][1]:.1f}")
-
-fig, ax = plt.subplots(figsize=(7, 4.5))
-for sampler, colour in (("ddpm", "tab:blue"), ("ddim", "tab:orange")):
-    row = [(table[sampler, s][0], table[sampler, s][1], s) for s in STEP_COUNTS]
-    ax.plot([r[0] for r in row], [r[1] for r in row], "o-", c=colour, label=sampler.upper())
-    for seconds, fd, steps in row:
-        ax.annotate(str(steps), (seconds, fd), textcoords="offset points", xytext=(4, 4), fontsize=8, color=colour)
-ax.axhline(table["ddpm", STEP_COUNTS[0]][2], ls=":", c="k", label="floor: true digits")
-ax.set_xscale("log")
-ax.set_yscale("log")
-ax.set_xlabel(f"seconds to sample {n_judged} digits")
-ax.set_ylabel("Fréchet distance to the test digits (lower is better)")
-ax.legend()
-ax.set_title("DDPM against DDIM: quality against sampling time (labels: steps)")
-save(fig, "07_samplers.png")
+save(_plots.quality_against_time(table, n_judged), "07_samplers.png")
 
 # %% [markdown]
 # Time is proportional to the number of steps: one network pass each. Read the printed numbers
@@ -359,17 +297,9 @@ save(fig, "07_samplers.png")
 samples = digits.sample(40, 1, sampler="ddim")
 given = ((digits.test_data.images[:10] + 1) / 2).astype(np.float32)            # [0, 1]
 filled = {side: digits.sample(10, 2, sampler="ddim", given=given, mask=side) for side in ("top", "left")}
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.1]})
-show_images(axes[0], samples, 8, "DDIM-50 samples")
-rows = [given]
-for side in ("top", "left"):
-    hidden = half_mask(given.shape, side)
-    rows += [np.where(hidden, 0.5, given), filled[side]]
-show_images(axes[1], np.concatenate(rows), 10,
-            "test digits; top half hidden (grey), filled in; left half hidden, filled in")
-save(fig, "07_samples_and_inpainting.png")
-np.testing.assert_array_equal(filled["top"][~half_mask(given.shape, "top")],
-                              given[~half_mask(given.shape, "top")])
+save(_plots.samples_and_inpainting(samples, given, filled), "07_samples_and_inpainting.png")
+kept = ~half_mask(given.shape, "top")                                       # the pixels not hidden
+np.testing.assert_array_equal(filled["top"][kept], given[kept])
 print(f"the kept pixels are the given ones, exactly; whole tutorial: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]
@@ -456,25 +386,7 @@ for name, w in (("first", first_w), ("last", last_w), ("best", best_w)):
     glue(f"accuracy_{name}", f"{sweep[w][0]:.3f}")
     glue(f"fd_{name}", f"{sweep[w][1]:.1f}")
     glue(f"spread_{name}", f"{sweep[w][2]:.2f}")
-
-fig = plt.figure(figsize=(12, 7.5))
-top = fig.add_gridspec(2, 3, height_ratios=[1, 1.15])
-for j, (name, ylabel) in enumerate((("label accuracy", "share the judge assigns to the class asked for"),
-                                    ("Fréchet distance", "to the test digits (lower is better)"),
-                                    ("within-class spread", "samples' spread / test digits' (1: as varied)"))):
-    ax = fig.add_subplot(top[0, j])
-    ax.plot(WEIGHTS, [sweep[w][j] for w in WEIGHTS], "o-")
-    if j == 1:
-        ax.axhline(scores["frechet_floor"], ls=":", c="k", label="floor: true digits")
-        ax.legend(fontsize=8)
-    ax.set_xlabel("guidance weight W")
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_title(name, fontsize=10)
-bottom = top[1, :].subgridspec(1, 2)
-for j, w in enumerate((WEIGHTS[0], WEIGHTS[-1])):
-    show_images(fig.add_subplot(bottom[0, j]), grids[w], 10, f"W = {w:g}: column k asked for class k")
-fig.tight_layout()
-save(fig, "07_guidance.png")
+save(_plots.guidance_sweep(sweep, scores["frechet_floor"], {w: grids[w] for w in (first_w, last_w)}), "07_guidance.png")
 print(f"whole tutorial: {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]

@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 from _setup import plt
 
+from minigen.data.completion import half_mask
 from minigen.viz import image_grid
 from minigen.viz.gan import draw_points
 
@@ -409,6 +410,123 @@ def receptive_fields(views):
         ax.grid(color="0.7", lw=0.6)
         ax.tick_params(length=0)
         ax.set_title(f"pixel ({r}, {c}): blue seen,\nred before it but unseen", fontsize=9)
+    return fig
+
+
+# ----- 07 · diffusion -----
+def square(ax, limit):
+    """Axes from -limit to limit both ways, equal in scale."""
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+
+
+def forward_process(digits, clouds, bars, chain):
+    """{level t: a noised digit (1, 1, H, W) in [-1, 1]} and {t: a noised 2-D cloud}, a column
+    per level; below, sqrt(abar_t) and sqrt(1 - abar_t), and the chain's iterated mean."""
+    levels = list(digits)
+    fig = plt.figure(figsize=(13, 5.6))
+    grid = fig.add_gridspec(3, len(levels), height_ratios=[1, 1.3, 1.2])
+    for j, t in enumerate(levels):
+        show_images(fig.add_subplot(grid[0, j]), ((digits[t] + 1) / 2).clip(0, 1), 1, f"t = {t}")
+        ax = fig.add_subplot(grid[1, j])
+        ax.scatter(clouds[t][:, 0], clouds[t][:, 1], s=1, c="tab:blue")
+        square(ax, 3.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax = fig.add_subplot(grid[2, :])
+    ax.plot(np.sqrt(bars), label="sqrt(abar_t): the data's share")
+    ax.plot(np.sqrt(1 - np.asarray(bars)), label="sqrt(1 - abar_t): the noise's share")
+    ax.plot(chain, ":", c="k", label="the chain iterated (mean / x_0)")
+    ax.set_xlabel("level t")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"Noising a digit and a swiss roll with q(x_t | x_0) (linear schedule, T = {len(bars) - 1})")
+    return fig
+
+
+def score_fields(where, fields, noised, bars):
+    """{level t: the score (N, 2) at the points ``where``} as arrows of unit length coloured by
+    their log length, over {t: the data noised to level t}."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(4 * len(fields), 4.4))
+    for ax, t in zip(axes, fields):
+        length = np.linalg.norm(fields[t], axis=1, keepdims=True)
+        ax.scatter(noised[t][:, 0], noised[t][:, 1], s=1, c="0.75")
+        ax.quiver(where[:, 0], where[:, 1], *(fields[t] / np.maximum(length, 1e-9)).T, np.log(length.ravel()),
+                  cmap="viridis", scale=35, width=0.004)
+        square(ax, 3)
+        ax.set_title(f"t = {t}: abar_t = {bars[t]:.3g}", fontsize=10)
+    fig.suptitle("The learned score -eps_theta(x, t) / sqrt(1 - abar_t): arrows point uphill "
+                 "(direction only; colour = log length); grey: the data noised to level t")
+    return fig
+
+
+def reverse_paths(paths, data):
+    """{title: states (K + 1, N, 2) from x_T to x_0}, a panel each, over the data in grey."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(5.5 * len(paths), 5.4))
+    for ax, (title, states) in zip(axes, paths.items()):
+        ax.scatter(data[:, 0], data[:, 1], s=1, c="0.75")
+        for j in range(states.shape[1]):
+            ax.plot(states[:, j, 0], states[:, j, 1], lw=0.9)
+            ax.plot(*states[0, j], "o", ms=4, c="k")
+            ax.plot(*states[-1, j], "*", ms=10, c="tab:red")
+        square(ax, 3)
+        ax.set_title(f"{title}: from noise (black) to samples (red)", fontsize=10)
+    return fig
+
+
+def quality_against_time(table, n):
+    """{(sampler, steps): (seconds, Fréchet distance, its floor)}: a line per sampler, each point
+    labelled with its steps."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for sampler, colour in (("ddpm", "tab:blue"), ("ddim", "tab:orange")):
+        row = [(seconds, fd, steps) for (name, steps), (seconds, fd, _) in table.items() if name == sampler]
+        ax.plot([r[0] for r in row], [r[1] for r in row], "o-", c=colour, label=sampler.upper())
+        for seconds, fd, steps in row:
+            ax.annotate(str(steps), (seconds, fd), textcoords="offset points", xytext=(4, 4), fontsize=8, color=colour)
+    ax.axhline(next(iter(table.values()))[2], ls=":", c="k", label="floor: true digits")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"seconds to sample {n} digits")
+    ax.set_ylabel("Fréchet distance to the test digits (lower is better)")
+    ax.legend()
+    ax.set_title("DDPM against DDIM: quality against sampling time (labels: steps)")
+    return fig
+
+
+def samples_and_inpainting(samples, given, filled):
+    """Samples; and the given images, then for each side of {side: completions} the images with
+    that half hidden (grey) and their completions."""
+    rows = [given]
+    for side, completions in filled.items():
+        rows += [np.where(half_mask(given.shape, side), 0.5, given), completions]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), width_ratios=[1, 1.1])
+    show_images(axes[0], samples, 8, "DDIM-50 samples")
+    show_images(axes[1], np.concatenate(rows), len(given),
+                "test digits; " + "; ".join(f"{side} half hidden (grey), filled in" for side in filled))
+    return fig
+
+
+def guidance_sweep(sweep, floor, grids):
+    """{W: (label accuracy, Fréchet distance, within-class spread)} against W, the distance's
+    floor dotted; below, {W: samples, a class a column} for a few W."""
+    weights = list(sweep)
+    fig = plt.figure(figsize=(12, 7.5))
+    top = fig.add_gridspec(2, 3, height_ratios=[1, 1.15])
+    for j, (name, ylabel) in enumerate((("label accuracy", "share the judge assigns to the class asked for"),
+                                        ("Fréchet distance", "to the test digits (lower is better)"),
+                                        ("within-class spread", "samples' spread / test digits' (1: as varied)"))):
+        ax = fig.add_subplot(top[0, j])
+        ax.plot(weights, [sweep[w][j] for w in weights], "o-")
+        if j == 1:
+            ax.axhline(floor, ls=":", c="k", label="floor: true digits")
+            ax.legend(fontsize=8)
+        ax.set_xlabel("guidance weight W")
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title(name, fontsize=10)
+    bottom = top[1, :].subgridspec(1, len(grids))
+    for j, (w, images) in enumerate(grids.items()):
+        show_images(fig.add_subplot(bottom[0, j]), images, 10, f"W = {w:g}: column k asked for class k")
+    fig.tight_layout()
     return fig
 
 
