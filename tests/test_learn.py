@@ -229,6 +229,8 @@ ANOTHER_WAY = {
         """,
     "q_sample": """
         def q_sample(x0, alpha_bar, eps):
+            if not isinstance(alpha_bar, float):
+                alpha_bar = alpha_bar.reshape(-1, *[1] * (x0.ndim - 1))
             return alpha_bar ** 0.5 * x0 + (1 - alpha_bar) ** 0.5 * eps
         """,
     "ddim_step": """
@@ -667,6 +669,10 @@ MISTAKES = {
         "Tensor methods on a Python float": """
             def q_sample(x0, alpha_bar, eps):
                 return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * eps
+            """,
+        "a level per example (B,) not broadcast over the trailing axes": """
+            def q_sample(x0, alpha_bar, eps):
+                return alpha_bar ** 0.5 * x0 + (1 - alpha_bar) ** 0.5 * eps
             """,
         "x0 and eps swapped": """
             def q_sample(x0, alpha_bar, eps):

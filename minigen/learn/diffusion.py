@@ -16,23 +16,29 @@ def level(draw, value):
 
 
 def check_q_sample(learner):
-    """Against minigen's on x0 (B, ...), with abar a Python float, a 0-d Tensor or one level per
-    example (B, 1, ..., 1), from 1e-4 to 1; its gradient in x0 and eps (linear: first order)."""
+    """Against minigen's on x0 (B, ...), with abar a Python float, a 0-d Tensor, or one level per
+    example, (B,) or (B, 1, ..., 1), from 1e-4 to 1 (x0 (B, B) among them, where a (B,) level
+    that is not broadcast over the trailing axes still runs); its gradient in x0 and eps
+    (linear: first order)."""
     fn = learner.function("q_sample", ("x0", "alpha_bar", "eps"))
 
     @st.composite
     def cases(draw):
         shape = draw(S.shapes(max_dims=4))
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(["one", "per example", "per example, shaped"]))
+        if kind == "one":
             alpha_bar = draw(level(draw(S.levels())))
         else:
             alpha_bar = np.array(draw(st.lists(S.levels(), min_size=shape[0], max_size=shape[0])))
-            alpha_bar = alpha_bar.reshape(shape[:1] + (1,) * (len(shape) - 1))
+            if kind == "per example, shaped":
+                alpha_bar = alpha_bar.reshape(shape[:1] + (1,) * (len(shape) - 1))
         return {"x0": draw(S.arrays(shape)), "alpha_bar": alpha_bar, "eps": draw(S.arrays(shape))}
 
     def prop(case):
         compare(learner, "q_sample", fn, q_sample_solution.q_sample, case, wrt=("x0", "eps"))
-    prove(prop, cases(), {"x0": np.array([[1.0, -1.0]]), "alpha_bar": 0.64, "eps": np.array([[0.5, 2.0]])})
+    square = {"x0": np.array([[1.0, -1.0], [2.0, 0.0]]), "alpha_bar": np.array([0.64, 0.36]),
+              "eps": np.array([[0.5, 2.0], [-1.0, 1.0]])}
+    prove(prop, cases(), {"x0": np.array([[1.0, -1.0]]), "alpha_bar": 0.64, "eps": np.array([[0.5, 2.0]])}, square)
 
 
 def check_ddim_step(learner):
@@ -71,7 +77,7 @@ def check_guided_eps(learner):
 
 
 Q_SAMPLE = Exercise(
-    "q_sample", "q_sample(x0, alpha_bar, eps): sqrt(abar) x0 + sqrt(1 - abar) eps",
+    "q_sample", "q_sample(x0, alpha_bar, eps): sqrt(abar) x0 + sqrt(1 - abar) eps, abar per example",
     'tutorials/07_diffusion.py, section 1 "Noise: the forward process"; '
     'the derivation at the top of minigen/objectives/denoising.py',
     "minigen/objectives/denoising.py: q_sample (its arguments in another order: x0, eps, abar)", check_q_sample)

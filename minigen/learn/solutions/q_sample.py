@@ -4,4 +4,6 @@ from minigen.ops import lift
 
 
 def q_sample(x0, alpha_bar, eps):
-    return noised(x0, eps, lift(alpha_bar, x0))
+    abar = lift(alpha_bar, x0)
+    abar = abar.reshape(*abar.shape, *[1] * (x0.ndim - abar.ndim))     # (B,) -> (B, 1, ..., 1)
+    return noised(x0, eps, abar)
