@@ -536,12 +536,12 @@ save(fig, "01_fit.png")
 # The other tutorials use this engine to build models:
 #
 # * **02 · layers and optimisers**: `Linear` and its relatives as modules, and gradient descent
-#   grown into momentum, Adam and AdamW;
+#   grown into momentum, {term}`Adam` and {term}`AdamW`;
 # * **03 · discriminative vs generative**: a digits classifier answers "which class?"; a generative
 #   model answers "what does the data look like?", and can produce new examples;
 # * **04 · GAN**: a generator and a discriminator playing the minimax game, the saturating and
 #   non-saturating losses, and WGAN-GP with its gradient penalty (double backward, section 6);
-# * then **VAEs** (the ELBO, the reparameterisation trick), **autoregressive models** (exact
+# * then **VAEs** (the {term}`ELBO`, the reparameterisation trick), **autoregressive models** (exact
 #   likelihood, one token at a time, causal masking) and **diffusion** (learning to remove noise).
 #
 # When a model misbehaves, remember section 5: `mg.gradcheck` on a small float64 input tells you

@@ -21,15 +21,15 @@
 # - **layers** (`minigen.nn`): a `Module` owns its parameters and knows its forward pass; modules
 #   nest, so a whole network is one object that lists all its parameters;
 # - **optimisers** (`minigen.optim`): an object that takes the parameters once and, after each
-#   `backward()`, moves them: SGD, momentum, Adam, AdamW; plus the helpers training uses every
-#   step: gradient clipping, a learning-rate schedule, and an average of the weights (EMA).
+#   `backward()`, moves them: SGD, momentum, {term}`Adam`, {term}`AdamW`; plus the helpers training uses every
+#   step: gradient clipping, a learning-rate schedule, and an average of the weights ({term}`EMA`).
 #
 # Nothing here is new mathematics: each piece is a few lines over the engine of tutorial 01, and
 # each is shown below as it is in minigen's source. In this tutorial we
 #
 # 1. build a layer, `Linear`, and a network from layers, `Sequential`;
 # 2. meet the other layers the families use: convolutions (plain, transposed, masked), the
-#    normalisations (BatchNorm, LayerNorm) and an embedding;
+#    normalisations ({term}`BatchNorm`, LayerNorm) and an embedding;
 # 3. write gradient descent as an optimiser, then momentum, Adam and AdamW, and race them;
 # 4. add what a training loop adds: clipping, a schedule, an exponential moving average;
 # 5. train a digits classifier with all of it.
@@ -82,10 +82,10 @@ print("parameters:", [(name, p.shape) for name, p in net.named_parameters()], "i
 glue("n_parameters", n_parameters)
 
 # %% [markdown]
-# The network's output for a digit is ten numbers, one per class: its **logits**, unnormalised
+# The network's output for a digit is ten numbers, one per class: its **{term}`logits`**, unnormalised
 # log-probabilities. The softmax turns them into probabilities, $p(y \mid x) = e^{l_y} / \sum_k
 # e^{l_k}$; the cross-entropy, $-\log p(y_\text{true} \mid x)$, is the loss. It is measured in
-# **nats**: a log-probability with the natural logarithm (one nat is $\log_2 e \approx 1.44$
+# **{term}`nats`**: a log-probability with the natural logarithm (one nat is $\log_2 e \approx 1.44$
 # bits). Guessing among ten classes at random costs $\log 10 \approx 2.30$ nats per digit.
 #
 # Two more things a module does. `train()` and `eval()` switch layers whose behaviour differs
@@ -112,7 +112,7 @@ print("in eval mode it is the identity:", dropout(mg.ones(1, 8)).numpy())
 # stride of 2 visits every other position and halves the image, which is how a critic shrinks a
 # digit to one number.
 #
-# A **transposed convolution** (`nn.ConvTranspose2d`) goes the other way, which is how a GAN's
+# A **{term}`transposed convolution`** (`nn.ConvTranspose2d`) goes the other way, which is how a GAN's
 # generator grows noise into a picture: each *input* pixel paints a $k \times k$ patch of the
 # output, scaled by its value, and overlapping patches add up. It is the gradient of a
 # convolution with respect to its input, run forward. One pixel in, one patch out:

@@ -75,9 +75,9 @@ print("pixel range:", train_set.images.min(), "to", train_set.images.max())
 # ## 1. The discriminative model: p(y | x)
 #
 # A small network (`MLPClassifier`: fully connected layers with ReLUs, printed below) maps the 64
-# pixels to 10 numbers, the *logits*; softmax turns them into p(y | x). Training minimises the
-# cross-entropy -log p(y_true | x) (in *nats*: natural logarithms), averaged over batches of
-# training digits, with AdamW (the layers, the loss and the optimiser are tutorial 02's).
+# pixels to 10 numbers, the *{term}`logits`*; softmax turns them into p(y | x). Training minimises the
+# cross-entropy -log p(y_true | x) (in *{term}`nats`*: natural logarithms), averaged over batches of
+# training digits, with {term}`AdamW` (the layers, the loss and the optimiser are tutorial 02's).
 #
 # We go through the same code path as the command `minigen train classifier --data digits
 # --model mlp`: `make` builds the family with its defaults (steps, batch size, learning rate:
@@ -332,7 +332,7 @@ save(fig, "03_no_px.png")
 #   predicts each character or pixel from the ones before it, is trained on the exact negative
 #   log-likelihood, and samples one step at a time. The coin model is this with every arrow cut.
 # - **Variational autoencoders (VAE)** model p(x) = ∫ p(x | z) p(z) dz with a hidden code
-#   z ~ N(0, I) and a decoder network; they maximise a lower bound on log p(x) (the ELBO) and
+#   z ~ N(0, I) and a decoder network; they maximise a lower bound on log p(x) (the {term}`ELBO`) and
 #   sample by decoding a random z.
 # - **Generative adversarial networks (GAN)** model p(x) only *implicitly*, as whatever comes out
 #   of a generator fed with noise z; there is no density to evaluate, and the training signal is a

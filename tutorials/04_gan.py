@@ -89,7 +89,7 @@ def snapshot(gan):
 # D wants V high: log D(x) is high when D calls real data real, log(1 - D(G(z))) is high when
 # it calls fakes fake. G wants V low, and only the second term depends on it.
 #
-# Networks output a *logit* l, and D = sigmoid(l). Writing the losses with logits is not just
+# Networks output a *{term}`logit <logits>`* l, and D = sigmoid(l). Writing the losses with logits is not just
 # tidy, it is what keeps them finite: `log(sigmoid(l))` is `-inf` in float32 once l < -104
 # (sigmoid rounds to 0), while the same number written as `-softplus(-l)` is exact for any l.
 # Everything below comes from `minigen/objectives/minimax.py`; its docstring derives each loss.
@@ -134,7 +134,7 @@ save(_plots.generator_losses(d_of_fake, curves), "04_generator_losses.png")
 # that only gets "close" fails here: a sample counts as **high quality** when it lies within
 # 3 standard deviations (0.06) of a centre, and a mode is **covered** when at least 1% of
 # 2,500 samples are high-quality samples of it. A third number compares the whole cloud of
-# samples with the test points: the **energy distance**, 2 E‖X - Y‖ - E‖X - X'‖ - E‖Y - Y'‖
+# samples with the test points: the **{term}`energy distance`**, 2 E‖X - Y‖ - E‖X - X'‖ - E‖Y - Y'‖
 # over samples X and test points Y, which is 0 only when the two distributions are equal; its
 # *floor* is what two samples of the true data score against each other. These are the numbers
 # `minigen eval` prints.
@@ -143,7 +143,7 @@ save(_plots.generator_losses(d_of_fake, curves), "04_generator_losses.png")
 # Goodfellow et al.'s Algorithm 1:
 #
 # 1. **D's move**: make fakes G(z) without recording a graph through G, score a real batch and
-#    the fakes, take the discriminator loss -V, one Adam step on D;
+#    the fakes, take the discriminator loss -V, one {term}`Adam` step on D;
 # 2. **G's move**: fresh fakes, score them with D frozen, the non-saturating loss, one Adam step
 #    on G. The gradient flows *through* D into G: D's verdict is G's teacher.
 #
@@ -343,15 +343,15 @@ save(_plots.gan_snapshots(rows, t.test_data.points[:1000],
 # ## 5 · DCGAN: drawing digits
 #
 # For images, the networks become convolutional (Radford et al., 2015). G starts from z as a
-# 1x1 image with 32 channels and *upsamples* with transposed convolutions (each input pixel
-# paints a 4x4 patch of the output), with BatchNorm and ReLU between, and a tanh at the end:
+# 1x1 image with 32 channels and *upsamples* with {term}`transposed convolutions <transposed convolution>` (each input pixel
+# paints a 4x4 patch of the output), with {term}`BatchNorm` and ReLU between, and a tanh at the end:
 # 1x1 -> 2x2 -> 4x4 -> 8x8 (BatchNorm and transposed convolutions are tutorial 02's). D mirrors it with strided convolutions and LeakyReLU: 8x8 -> 4x4 ->
 # 2x2 -> one logit. The loss is the same non-saturating game.
 #
 # How do we know the digits are any good? We ask the project's own digits classifier (the
 # `classifier` family, trained on the real training digits) to look at 1,000 samples:
 # **class entropy** (ln 10 = 2.30 when all ten digits are drawn equally often, 0 when G draws only
-# one) and **mean confidence** (does each sample look like *some* digit?). The **Frechet distance**
+# one) and **mean confidence** (does each sample look like *some* digit?). The **{term}`Frechet distance <Fréchet distance>`**
 # compares the classifier's penultimate features of samples and of test digits; the train-vs-test
 # distance of real digits is its floor.
 
@@ -378,7 +378,7 @@ save(_plots.dcgan_digits(real, samples, judged), "04_dcgan_digits.png")
 
 # %% [markdown]
 # In this run the classifier finds {glue:text}`dcgan_classes` classes among the samples, with a
-# class entropy of {glue:text}`dcgan_class_entropy` nats against {glue:text}`dcgan_test_class_entropy`
+# class entropy of {glue:text}`dcgan_class_entropy` {term}`nats` against {glue:text}`dcgan_test_class_entropy`
 # for the test digits (the histogram shows which digits are drawn least often), and a mean
 # confidence of {glue:text}`dcgan_mean_confidence` against {glue:text}`dcgan_test_mean_confidence`
 # on real digits. A collapsed generator would show a low entropy; smudged samples, a low

@@ -24,7 +24,7 @@
 # In this tutorial we
 #
 # 1. train a plain autoencoder first, and see why its codes cannot be sampled;
-# 2. derive the ELBO, the VAE's objective, and watch its two terms during training;
+# 2. derive the {term}`ELBO`, the VAE's objective, and watch its two terms during training;
 # 3. measure why the reparameterisation trick is the way to differentiate through a sample;
 # 4. look at a 2-D latent space of the digits, coloured by label, and walk through it;
 # 5. draw samples (binary draws and the probabilities they are drawn from);
@@ -107,7 +107,7 @@ save(_plots.codes_and_pictures(ae_codes, test_set.labels, ae_dreams, 6,
 # ## 2 · The ELBO: reconstruction and a price for the code
 #
 # A VAE makes the code a distribution. The encoder outputs q(z | x) = N(mu(x), diag sigma²(x)),
-# the decoder is a likelihood p(x | z) (here one Bernoulli per pixel, with logits from the
+# the decoder is a likelihood p(x | z) (here one Bernoulli per pixel, with {term}`logits` from the
 # network), and the codes have a prior p(z) = N(0, I). We would like to maximise the data's
 # log-likelihood log p(x) = log ∫ p(x | z) p(z) dz, which we cannot integrate. But for any q,
 #
@@ -126,12 +126,12 @@ save(_plots.codes_and_pictures(ae_codes, test_set.labels, ae_dreams, 6,
 # The first term is the autoencoder's loss, with noise: the decoder must paint x from a code
 # *drawn* near mu(x), so nearby codes must paint similar images. The second pulls every q(z | x)
 # towards the prior, so the codes of all the digits fill N(0, I) without gaps, and a draw from the
-# prior lands among them. For Gaussians the KL has a closed form,
+# prior lands among them. For Gaussians the {term}`KL <KL divergence>` has a closed form,
 # (mu² + sigma² - 1 - log sigma²) / 2 per dimension (`minigen/objectives/elbo.py` derives it all).
 #
 # `minigen train vae` maximises the ELBO with one draw of z per image and step. Its defaults
 # (chosen on a holdout carved from the training split, `tools/holdout/vae_holdout.py`): two hidden layers of
-# 256 ReLU units in both networks, dropout 0.2, a 16-dimensional code, Adam with a cosine
+# 256 ReLU units in both networks, dropout 0.2, a 16-dimensional code, {term}`Adam` with a cosine
 # learning-rate decay, batch 64, 20,000 steps, and a **KL warm-up**: for the first 10% of the steps
 # the KL term's weight beta rises from 0 to 1, so the decoder learns to use the code before the
 # KL can switch its dimensions off (section 7). After the warm-up the loss is exactly the -ELBO.
@@ -161,7 +161,7 @@ save(_plots.elbo_terms(history, warmup_end=round(model.settings["kl_warmup"] * m
      "05_elbo_terms.png")
 
 # %% [markdown]
-# A fresh decoder knows nothing (about 44 nats per image: 64 fair coins) and its code costs
+# A fresh decoder knows nothing (about 44 {term}`nats` per image: 64 fair coins) and its code costs
 # nothing (q is still close to the prior). During the warm-up (grey) the code is cheap, beta < 1,
 # so the encoder pours information into it (the KL shoots up) and the reconstruction falls
 # fast. As beta grows the loss rises with it: the same code now costs more. At beta = 1 the KL is

@@ -28,11 +28,11 @@
 # GAN). In this tutorial we
 #
 # 1. count letter pairs in the training split of 5,163 first names (a bigram model) and train the same model as a
-#    table of logits: they agree;
+#    table of {term}`logits`: they agree;
 # 2. give the model more context with an MLP (Bengio et al., 2003) and watch the NLL fall;
 # 3. build causal attention from a lower-triangular matrix, train a small transformer and look at
 #    one head's attention over a name;
-# 4. sample with temperature and top-k from the same prompt, and time the KV cache;
+# 4. sample with temperature and top-k from the same prompt, and time the {term}`KV cache`;
 # 5. paint digits pixel by pixel with a PixelCNN: its masks, its blind spot, its samples, and
 #    completions of test digits whose bottom half was hidden;
 # 6. give the PixelCNN the label (p(x | y)) and turn it into a classifier with Bayes' rule;
@@ -83,7 +83,7 @@ RESULTS = []   # (model, data, test nll per example, per token) for the table at
 # The simplest storyteller remembers one letter: p(x_t | x_<t) = p(x_t | x_{t-1}), a **bigram**
 # model. Its maximum-likelihood estimate is counting: how often does each letter follow each
 # other one? We add 0.03 to every count (smoothing: no pair is impossible) and score the test
-# names, in nats per predicted character.
+# names, in {term}`nats` per predicted character.
 
 # %%
 # `make` builds a model exactly as `minigen train` does (the same defaults, the same seeding)

@@ -21,7 +21,7 @@
 #    noising against iterating the chain;
 # 2. derive the loss: from the variational bound to "predict the noise";
 # 3. train a noise predictor on eight Gaussian blobs and draw what it learned as a vector field
-#    over the plane: the score, the direction toward the data, at several noise levels;
+#    over the plane: the {term}`score`, the direction toward the data, at several noise levels;
 # 4. follow a few points backwards from noise to data, with DDPM's random steps and DDIM's
 #    deterministic ones;
 # 5. train on digits and put DDPM and DDIM with 1000, 100, 50, 20 and 10 steps in one plot of
@@ -140,7 +140,7 @@ save(_plots.forward_process(noisy_digits, noisy_rolls, bars, np.array(chain_mean
 #
 # The model is a reverse chain p(x_{t-1} | x_t) = N(mu_theta(x_t, t), sigma_t^2 I) from
 # p(x_T) = N(0, I). The variational bound on -log p(x_0) is a sum over t of
-# KL(q(x_{t-1} | x_t, x_0) ‖ p(x_{t-1} | x_t)); each is a squared distance between the two means.
+# {term}`KL <KL divergence>`(q(x_{t-1} | x_t, x_0) ‖ p(x_{t-1} | x_t)); each is a squared distance between the two means.
 # Write x_0 through the noise that made x_t, x_0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t),
 # and let the model guess that noise, eps_theta(x_t, t): each term becomes a weight times
 # ||eps - eps_theta(x_t, t)||^2. Ho et al. (2020) drop the weight:
@@ -172,8 +172,8 @@ show_source(Diffusion.step, D.q_sample, D.simple_loss)
 # ## 3 · A noise predictor for eight Gaussians, drawn as a field
 #
 # `minigen train diffusion --data 8gaussians` trains an MLP (4 hidden layers of 128, SiLU, a
-# sinusoidal embedding of t added at every layer) with T = 100 levels, betas 1e-3..0.2, Adam
-# with warm-up and cosine decay, and an exponential moving average (EMA) of the weights for
+# sinusoidal embedding of t added at every layer) with T = 100 levels, betas 1e-3..0.2, {term}`Adam`
+# with warm-up and cosine decay, and an {term}`exponential moving average <EMA>` (EMA) of the weights for
 # sampling. Here it trains for fewer steps than the default 6,000.
 
 # %%
@@ -238,7 +238,7 @@ save(_plots.reverse_paths(paths, data), "07_reverse_trajectories.png")
 # schedule (abar_t = cos^2 of a quarter turn, Nichol & Dhariwal: it spends fewer levels on
 # near-pure noise than the linear one above, which helped on a holdout of the training digits),
 # and at every step the guess x^_0 is clipped to the pixel range [-1, 1] (as Ho et al. do). Quality is the project's
-# Fréchet distance (the one `minigen eval` reports for every image family: the digits
+# {term}`Fréchet distance` (the one `minigen eval` reports for every image family: the digits
 # classifier's features of samples against the test digits; lower is better, true training
 # digits score the floor). Every sampler below starts from the same noise.
 

@@ -61,7 +61,7 @@ for v in visits:
 # ## 1 · The table
 #
 # Every number below was measured on each model's first 1,000 samples (seed 0) by the same
-# classifier: the **Fréchet distance** between the judge's features of the samples and of the
+# classifier: the **{term}`Fréchet distance`** between the judge's features of the samples and of the
 # 360 test digits (a distance between two fitted Gaussians; lower is better, and the *floor* is
 # what 1,000 real training digits get, so nothing can be expected to beat it), the **class
 # entropy** of the judge's verdicts (log 10 = 2.30 when all ten classes come out equally often:

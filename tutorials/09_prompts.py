@@ -102,7 +102,7 @@ glue("label_agreement", f"{agreement:.0%}")
 # p(next letter | letters so far). The response: `run.sample(n, seed, prompt="mar")`, a list of
 # strings, each starting with the prompt. The uses: keep only names that are new (not in the
 # training list), and rank the responses by how likely the model finds them, with
-# `run.log_prob`, the exact log-likelihood of each name in nats.
+# `run.log_prob`, the exact log-likelihood of each name in {term}`nats`.
 
 # %%
 names = trained_run("autoregressive", "names", 150 if QUICK else 1500, model="transformer")
