@@ -117,6 +117,8 @@ def cmd_sample(args):
     if (args.given is None) != ("mask" not in options):
         raise UsageError("sample: --given FILE.npy and --mask (top|bottom|left|right|box:R0,C0,R1,C1, "
                          "or --mask-file M.npy) go together")
+    if args.given is not None and Path(args.given).resolve() == Path(args.out).resolve():
+        raise UsageError(f"sample: --out {args.out} is the --given file; choose another --out (the input is kept)")
     family = _open(args.dir, args.device)
     music = family.train_data.kind == "music"
     if args.given is not None:
