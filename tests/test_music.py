@@ -186,3 +186,22 @@ def test_eval_reports_nll_per_note_beside_the_baselines(run):
 def test_bad_mask_is_refused(run):
     with pytest.raises(ValueError, match="name the voices"):
         run.sample(1, 0, given=run.test_data.rolls[0], mask="top")
+
+
+def test_sample_command_writes_music_and_keeps_the_given_voice(tmp_path):
+    import mido
+
+    from minigen.cli import main
+    from minigen.runs import write_run
+
+    model = make("autoregressive", "chorales", model="arcnn", out=str(tmp_path / "run"), **TINY["arcnn"])
+    history, seconds = train(model, quiet=True)
+    write_run(model, history, seconds, model.config.out)
+    for name in ("piece.mid", "piece.wav", "piece.npy", "piece.png"):
+        assert main(["sample", model.config.out, "--n", "2", "--length", "8", "--out", str(tmp_path / name)]) in (0, None)
+    assert len([t for t in mido.MidiFile(str(tmp_path / "piece.mid")).tracks if any(m.type == "note_on" for m in t)]) == 4
+    assert np.load(tmp_path / "piece.npy").shape == (2, 4, 8)
+    music.write_midi(tmp_path / "bach.mid", model.test_data.rolls[0][:, :16])
+    main(["sample", model.config.out, "--n", "1", "--given", str(tmp_path / "bach.mid"), "--mask", "alto,tenor,bass",
+          "--out", str(tmp_path / "harmonised.npy")])
+    np.testing.assert_array_equal(np.load(tmp_path / "harmonised.npy")[0, 0], model.test_data.rolls[0][0, :16])
