@@ -198,8 +198,10 @@ def test_sample_command_writes_music_and_keeps_the_given_voice(tmp_path):
     history, seconds = train(model, quiet=True)
     write_run(model, history, seconds, model.config.out)
     for name in ("piece.mid", "piece.wav", "piece.npy", "piece.png"):
-        assert main(["sample", model.config.out, "--n", "2", "--length", "8", "--out", str(tmp_path / name)]) in (0, None)
-    assert len([t for t in mido.MidiFile(str(tmp_path / "piece.mid")).tracks if any(m.type == "note_on" for m in t)]) == 4
+        assert main(["sample", model.config.out, "--n", "2", "--length", "8", "--out", str(tmp_path / name)]) in (0,
+                                                                                                            None)
+    tracks = mido.MidiFile(str(tmp_path / "piece.mid")).tracks
+    assert len([t for t in tracks if any(m.type == "note_on" for m in t)]) == 4
     assert np.load(tmp_path / "piece.npy").shape == (2, 4, 8)
     music.write_midi(tmp_path / "bach.mid", model.test_data.rolls[0][:, :16])
     main(["sample", model.config.out, "--n", "1", "--given", str(tmp_path / "bach.mid"), "--mask", "alto,tenor,bass",

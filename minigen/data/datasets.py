@@ -175,7 +175,8 @@ class Dataset:
     """One split of a data set, as ``get_dataset`` returns it.
 
     ``kind``: ``"points"`` (``data`` float32 (N, 2)), ``"images"`` (``data`` float32 (N, C, H, W)),
-    ``"text"`` (``data`` a list of str) or ``"music"`` (``data`` a list of int64 rolls (4, T)). ``labels``: int64 (N,) class labels or None.
+    ``"text"`` (``data`` a list of str) or ``"music"`` (``data`` a list of int64 rolls (4, T)).
+    ``labels``: int64 (N,) class labels or None.
     ``shape``: one item's shape ((2,) or (C, H, W); () for text). ``value_range``: the (low, high)
     the values lie in ((-1, 1) or (0, 1) for images; None for points, which are unbounded).
     ``binary``: values are exactly {0, 1}. ``num_classes``: for labelled data (for ``idx:`` data,

@@ -180,7 +180,8 @@ class NoteTransformer(nn.Module):
         before = tokens[:, V - 1, start - 1:start] if start else xp.full((b, 1), self.vocab)  # (B, 1)
         inputs = xp.concatenate([before, seq[:, :-1]], axis=1)                                 # (B, 4T')
         steps = seq.shape[1] // V
-        here = cond[:, start:start + steps].reshape(b, steps, 1, -1) * mg.ones(1, 1, V, 1, device=cond.device, dtype=cond.dtype)
+        here = cond[:, start:start + steps].reshape(b, steps, 1, -1) * mg.ones(1, 1, V, 1, dtype=cond.dtype,
+                                                                              device=cond.device)
         logits = self.gpt.decode(self.gpt.embed(inputs) + here.reshape(b, V * steps, -1))    # (B, 4T', vocab+1)
         return logits[:, :, :self.vocab].reshape(b, steps, V, self.vocab).transpose(0, 2, 1, 3)
 
@@ -252,8 +253,7 @@ class ChoraleModel(Family):
         self.start()
 
     def arrays(self):
-        """Windows of ``window`` steps, every quarter of a window, from each training chorale:
-        tokens (N, 4, window)."""
+        """Windows of ``window`` steps, every quarter window, of the training chorales: (N, 4, window)."""
         w = self.settings["window"]
         cuts = [music.to_tokens(r[:, i:i + w]) for r in self.train_data.rolls
                 for i in range(0, r.shape[1] - w + 1, max(w // 4, 1))]
