@@ -3,9 +3,14 @@ import wave
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import minigen as mg
+import strategies as S
 from minigen.data import get_dataset, load_chorales
 from minigen.data import music
+from minigen.models.music import CausalConv, MaskedLinear
 
 
 # ----- the shipped data -----
@@ -103,7 +108,6 @@ def test_parse_mask():
 # ----- the models -----
 import itertools                                                          # noqa: E402
 
-import minigen as mg                                                      # noqa: E402
 from minigen.models import make                                           # noqa: E402
 from minigen.models import music as chorales                              # noqa: E402
 from minigen.models.loop import train                                     # noqa: E402
@@ -207,3 +211,50 @@ def test_sample_command_writes_music_and_keeps_the_given_voice(tmp_path):
     main(["sample", model.config.out, "--n", "1", "--given", str(tmp_path / "bach.mid"), "--mask", "alto,tenor,bass",
           "--out", str(tmp_path / "harmonised.npy")])
     np.testing.assert_array_equal(np.load(tmp_path / "harmonised.npy")[0, 0], model.test_data.rolls[0][0, :16])
+
+
+# ----- the AR-CNN's own layers: float64 gradients against central differences, to second order -----
+@st.composite
+def causal_conv_case(draw):
+    kernel, dilation, centred = draw(st.sampled_from([1, 2, 3])), draw(st.integers(1, 2)), draw(st.booleans())
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 5)), c_in)                    # (B, T, C)
+    return kernel, dilation, centred, c_out, draw(S.arrays(shape))
+
+
+def _leaf(array):
+    return mg.tensor(np.asarray(array), dtype="float64", requires_grad=True)
+
+
+def _with_linear(lin, weight, bias):
+    """The linear layer with its weight and bias replaced by the given tensors (to differentiate by them)."""
+    lin.weight, lin.bias = weight, bias
+    return lin
+
+
+@given(case=causal_conv_case())
+def test_causal_conv_gradients_match_central_differences_to_second_order(case):
+    kernel, dilation, centred, c_out, x = case
+    conv = CausalConv(x.shape[2], c_out, kernel, dilation, centred).double()
+    inputs = [_leaf(x), _leaf(conv.lin.weight.numpy()), _leaf(conv.lin.bias.numpy())]
+
+    def fn(v, w, b):
+        _with_linear(conv.lin, w, b)
+        return conv(v)
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+
+
+@given(x=S.arrays((2, 3, 6)), seed=st.integers(0, 3))
+def test_masked_linear_gradients_match_central_differences_and_hidden_weights_get_none(x, seed):
+    mask = (np.random.default_rng(seed).random((4, 6)) < 0.5).astype("float32")
+    layer = MaskedLinear(6, 4, mask).double()
+    inputs = [_leaf(x), _leaf(layer.weight.numpy()), _leaf(layer.bias.numpy())]
+
+    def fn(v, w, b):
+        _with_linear(layer, w, b)
+        return layer(v)
+    assert mg.gradcheck(fn, inputs)
+    assert mg.gradgradcheck(fn, inputs)
+    (gw,) = mg.grad(fn(*inputs).sum(), [inputs[1]])
+    assert (gw.numpy()[mask == 0] == 0).all()
