@@ -52,7 +52,7 @@ def cmd_train(args):
         raise UsageError("train: give FAMILY and --data NAME (or --resume DIR to continue a stopped run)")
     config = Config(family=args.family, data=args.data, model=args.model, loss=args.loss, steps=args.steps,
                     batch_size=args.batch_size, lr=args.lr, device=_device(args.device), seed=args.seed,
-                    conditional=args.conditional,
+                    conditional=args.conditional, captions=args.captions,
                     out=args.out or f"runs/{args.family}-{args.data.replace(':', '_').replace('/', '_')}")
     _check_out(config.out, args.overwrite)
     try:
@@ -296,6 +296,8 @@ def parser():
     t.add_argument("--batch-size", type=_count(1))
     t.add_argument("--lr", type=_positive_float)
     t.add_argument("--conditional", action="store_true", help="learn p(x | label) on labelled data")
+    t.add_argument("--captions", action="store_true",
+                   help="digits: learn p(x | caption), captions such as 'a thick seven leaning right'")
     t.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="run folder (default runs/FAMILY-DATA)")
@@ -313,7 +315,8 @@ def parser():
     s.add_argument("--sample-steps", type=_count(1), help="diffusion: denoising steps (DDIM default 50)")
     s.add_argument("--temperature", type=_positive_float, help="autoregressive: divide the logits by T")
     s.add_argument("--top-k", type=_count(1), help="autoregressive: draw from the K likeliest only")
-    s.add_argument("--prompt", help="autoregressive text: every sample starts with this text")
+    s.add_argument("--prompt", help="autoregressive text: every sample starts with this text; "
+                                   "captioned runs: the caption to draw (\"a thin two leaning left\")")
     s.add_argument("--label", type=int, help="conditional runs: samples of class K")
     s.add_argument("--guidance", type=float, help="conditional diffusion: classifier-free guidance weight")
     s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept; "
@@ -321,7 +324,8 @@ def parser():
     s.add_argument("--mask", help="the pixels of --given to fill in: top|bottom|left|right (a half) or "
                                   "box:R0,C0,R1,C1 (rows R0..R1-1, columns C0..C1-1); music: the voices "
                                   "to write (alto,tenor,bass) or end (continue after --given)")
-    s.add_argument("--length", type=_count(1), help="music: eighth notes to write (default 64)")
+    s.add_argument("--length", type=_count(1), help="music: eighth notes to write (default 64); text "
+                                                          "without an end token: characters to write")
     s.add_argument("--mask-file", help="images: M.npy, a boolean array (H, W) or the images' shape, "
                                        "True where to fill in")
     s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text; music: "

@@ -29,7 +29,7 @@ FAMILIES = {
 }
 IMAGE_AUTOREGRESSIVE = "minigen.models.pixelcnn:PixelCNNModel"
 MUSIC_AUTOREGRESSIVE = "minigen.models.music:ChoraleModel"
-CONFIG_FIELDS = ("model", "loss", *SCHEDULED, "device", "seed", "out", "conditional")
+CONFIG_FIELDS = ("model", "loss", *SCHEDULED, "device", "seed", "out", "conditional", "captions")
 
 
 def _load(path):

@@ -53,6 +53,7 @@ class Config:
     seed: int = 0
     out: str = None
     conditional: bool = False  # learn p(x | label) (labelled data only; families with CONDITIONAL)
+    captions: bool = False     # learn p(x | caption) (the digits; families with CAPTIONS)
     extra: dict = field(default_factory=dict)  # every other setting of the family, all recorded
 
     def to_json(self):
