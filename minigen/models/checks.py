@@ -3,10 +3,12 @@
 ``Checks`` is part of every family (``loop.Family`` inherits it): each refusal names the option or
 the argument, what was given and what fits, the same way in every family.
 """
+import math
 import operator
 import reprlib
 
 from minigen import backend
+from minigen.data import captions
 
 # which runs take a sampling option: said when a run that does not take it is given it
 TAKEN_BY = {"sampler": "diffusion", "sample_steps": "diffusion", "guidance": "conditional diffusion",
@@ -23,15 +25,37 @@ class Checks:
         """Refuse sampling options this run does not take, naming them and what it takes (an
         option given as None is not given)."""
         options = {k: v for k, v in options.items() if v is not None}
-        for name in ("label", "guidance"):
-            if name in options and not self.config.conditional:
-                raise NotImplementedError(f"--{name}: this {self.config.family} run is not conditional "
-                                          f"(it was trained without --conditional)")
-        takes = [k for k in self.SAMPLE_OPTIONS if self.config.conditional or k not in ("label", "guidance")]
+        config = self.config
+        needs = {"label": config.conditional, "guidance": config.conditional or config.captions}
+        if self.CAPTIONS is not None:          # a family that can learn from captions: --prompt is for them
+            needs["prompt"] = config.captions
+        for name in sorted(set(options) & {k for k, ok in needs.items() if not ok}):
+            why = ("captioned (trained with --captions): ask with --prompt 'a seven'" if config.captions else
+                   "not conditional (it was trained without --conditional)" if name != "prompt" else
+                   "not captioned (it was trained without --captions)")
+            raise NotImplementedError(f"--{name}: this {config.family} run is {why}")
+        takes = [k for k in self.SAMPLE_OPTIONS if needs.get(k, True)]
         for name in sorted(set(options) - set(takes)):
             flags = ", ".join(flag(k) for k in ["n", "seed", *takes])
             raise NotImplementedError(f"{flag(name)}: is for {TAKEN_BY.get(name, 'other')} runs; this "
-                                      f"{self.config.family} ({self.config.model}) run samples with {flags}")
+                                      f"{config.family} ({config.model}) run samples with {flags}")
+
+    def condition(self, n, label=None, prompt=None, null=False):
+        """What each of n samples is drawn for, a host array, or None for a run without a condition:
+        a conditional run's classes (``sample_labels``; ``null``: C, "no label", for all); a captioned
+        run's word ids (n, 5) of ``prompt``, one caption or a list of n; without one the digits in
+        turn, "a zero", "a one", ...; the empty prompt or ``null``: the empty caption, "no caption"."""
+        if self.config.conditional:
+            return backend.host.asarray([self.train_data.num_classes] * n if null else self.sample_labels(n, label),
+                                        dtype="int64")
+        if not self.config.captions:
+            return None
+        prompts = [""] * n if null else [prompt] * n if prompt is None or isinstance(prompt, str) else list(prompt)
+        if len(prompts) != n:
+            raise ValueError(f"--prompt: one caption, or a list of one per sample ({n}), got {len(prompts)}")
+        digits, inks, slants = zip(*[(k % 10, None, None) if p is None else captions.parse(p)
+                                     for k, p in enumerate(prompts)])
+        return captions.tokens(digits, inks, slants)
 
     def sample_labels(self, n, label=None):
         """The class each of n samples of a conditional run is drawn for, a list of n ints:
@@ -98,6 +122,12 @@ def check_network_labels(net, labels, conditional):
     if not conditional and labels is not None:
         raise ValueError(f"{name}: this network is unconditional (trained without --conditional); "
                          f"it takes no labels")
+
+
+def check_weight(value, name, what, zero):
+    """A weight (guidance's W, reconstruction guidance's w): a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{name}: {what} must be a number >= 0 ({zero}), got {value!r}")
 
 
 def flag(option):

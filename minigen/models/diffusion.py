@@ -8,7 +8,9 @@ network pass a step (denoising.reverse), with the averaged weights.
 
 Conditional runs (--conditional): the networks also take labels; each training label becomes
 "no label" with probability p_uncond, so that one network learns both eps(x, y) and eps(x), and
-sampling mixes the two with classifier-free guidance of weight W (denoising.guided_eps).
+sampling mixes the two with classifier-free guidance of weight W (denoising.guided_eps). Captioned
+runs (--captions) do the same with a caption's words ("a thick seven leaning right") through a small
+text encoder (models/captions.py) in the label's place, each attribute word dropped at p_attribute.
 """
 import math
 import time
@@ -17,9 +19,11 @@ from functools import partial
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, nn, ops, optim
+from minigen.data.captions import VOCABULARY
 from minigen.data.completion import check_given, hidden_mask
 from minigen.models import judge
-from minigen.models.checks import check_network_labels
+from minigen.models.captions import condition_table, drop_words
+from minigen.models.checks import check_network_labels, check_weight
 from minigen.models.loop import Family
 from minigen.objectives import denoising as D
 from minigen.viz import diffusion as viz
@@ -52,7 +56,7 @@ class TimeMLP(nn.Module):
 
 def conditioning(time, label, t, labels):
     """SiLU(time(t) [+ label(labels)]), (B or 1, W): what every block of a network adds; ``label``, a
-    conditional network's nn.Embedding of C + 1 rows (row C: "no label"), None for an unconditional one."""
+    conditional network's condition_table (C + 1 rows, row C "no label"; or a caption encoder), or None."""
     check_network_labels("diffusion", labels, label is not None)       # row C of label: "no label"
     return F.silu(time(t) if label is None else time(t) + label(labels))        # (B or 1, W)
 
@@ -95,13 +99,14 @@ class ResidualBlock(nn.Module):
 
 class ResidualMLP(nn.Module):
     """x (B, C, H, W), t (B,) [, labels (B,)] -> eps of the same shape, through the flattened
-    pixels. ``num_classes``: a conditional network, whose label embedding enters beside t's."""
+    pixels. ``num_classes``: a conditional network, whose label embedding enters beside t's (C classes,
+    or the caption vocabulary: a caption's words (B, 5) then take the labels' place)."""
 
     def __init__(self, shape, width=256, blocks=3, emb_dim=64, num_classes=None):
         super().__init__()
         self.shape = tuple(shape)
         self.time = TimeMLP(width, emb_dim)
-        self.label = None if num_classes is None else nn.Embedding(num_classes + 1, width)
+        self.label = condition_table(num_classes, width, null=True)
         self.inp = nn.Linear(math.prod(self.shape), width)
         self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)])
         self.norm = nn.LayerNorm(width)
@@ -151,7 +156,7 @@ class UNet(nn.Module):
             raise ValueError(f"UNet: needs square images of a side divisible by 4, got shape {tuple(shape)}")
         channels, w = shape[0], width
         self.time = TimeMLP(4 * w, emb_dim)
-        self.label = None if num_classes is None else nn.Embedding(num_classes + 1, 4 * w)
+        self.label = condition_table(num_classes, 4 * w, null=True)
         self.inp = nn.Conv2d(channels, w, 3, padding=1)
         self.block1 = ConvBlock(w, w, 4 * w)
         self.down1 = nn.Conv2d(w, w, 3, stride=2, padding=1)
@@ -197,19 +202,14 @@ CONDITIONAL_SETTINGS = {"p_uncond": 0.1, "guidance": 1.0}
 CONDITIONAL_RECIPES = {"mlp": {"images": {"T": 500}}}
 
 
-def check_weight(value, name, what, zero):
-    """A weight (guidance's W, reconstruction guidance's w): a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{name}: {what} must be a number >= 0 ({zero}), got {value!r}")
-
-
 class Diffusion(Family):
     """`minigen train diffusion`: eps_theta, Algorithm 1's step, DDPM and DDIM samples, completions."""
 
     RECIPES = RECIPES
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
-    SAMPLE_OPTIONS = ("sampler", "sample_steps", "given", "mask", "label", "guidance")
+    CAPTIONS = {"p_attribute": 0.2}   # --captions: the conditional settings, and an attribute word's drop rate
+    SAMPLE_OPTIONS = ("sampler", "sample_steps", "given", "mask", "label", "guidance", "prompt")
     SAMPLE_SEED = 1234    # evaluate's samples and completions
 
     @classmethod
@@ -223,19 +223,18 @@ class Diffusion(Family):
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
         s, U = self.settings, self.settings["resample"]
-        if config.conditional:
+        if config.conditional or config.captions:
             check_weight(s["guidance"], "--guidance", "the guidance weight", "0: the conditional model alone")
         check_weight(s["reconstruction"], "diffusion: reconstruction", "the completions' guidance weight", "0: none")
         if isinstance(U, bool) or not isinstance(U, int) or U < 1:
             raise ValueError(f"diffusion: resample (RePaint's U for completions) must be an integer >= 1, got {U!r}")
         self.alpha_bars = D.schedule(s["schedule"], s["T"], s["beta_start"], s["beta_end"])   # abar_0..abar_T
         self.abar_table = mg.tensor(self.alpha_bars, device=config.device)      # (T + 1,): the step's gather
-        self.null = self.num_classes        # the label row that means "no label" (None: unconditional)
-        shape = tuple(train.shape)                                               # (2,) or (C, H, W)
+        shape, condition = tuple(train.shape), VOCABULARY if config.captions else self.num_classes
         if config.model == "unet":
-            self.net = UNet(shape, s["width"], s["emb_dim"], self.num_classes)
+            self.net = UNet(shape, s["width"], s["emb_dim"], condition)
         elif self.images:
-            self.net = ResidualMLP(shape, s["width"], s["blocks"], s["emb_dim"], self.num_classes)
+            self.net = ResidualMLP(shape, s["width"], s["blocks"], s["emb_dim"], condition)
         else:
             self.net = PointMLP(shape[0], s["hidden"], s["depth"], s["emb_dim"])
         self.modules = {"eps_model": self.net}
@@ -251,9 +250,11 @@ class Diffusion(Family):
         x0 = batch[0]                                                            # (B, *shape)
         n, T, device = x0.shape[0], self.settings["T"], self.config.device
         t = x0.xp.minimum((mg.rand(n, device=device).data * T).astype("int64") + 1, T)   # (B,): t ~ U{1..T}
-        labels = None
+        labels, s = None, self.settings
         if self.config.conditional:                                              # (B,), some "no label"
-            labels = D.drop_labels(batch[1], mg.rand(n, device=device), self.settings["p_uncond"], self.null)
+            labels = D.drop_labels(batch[1], mg.rand(n, device=device), s["p_uncond"], self.num_classes)
+        elif self.config.captions:                                               # (B, 5), some words dropped
+            labels = drop_words(batch[1], mg.rand(n, 3, device=device), s["p_attribute"], s["p_uncond"])
         eps = mg.randn(*x0.shape, device=device)                                 # eps ~ N(0, I)
         abar = self.abar_table[t].reshape(n, *([1] * (x0.ndim - 1)))             # (B, 1, ...)
         loss = D.simple_loss(self.net(D.q_sample(x0, eps, abar), self.time_input(t), labels), eps)
@@ -263,14 +264,14 @@ class Diffusion(Family):
     # ----- sampling: Algorithm 2, or DDIM -----
     def sample(self, n, seed, **options):
         """n samples as a NumPy array: points (n, 2), or images (n, C, H, W) in [0, 1]. sampler "ddpm"
-        (all T levels) or "ddim" (50), sample_steps levels; given (N, C, H, W) in [0, 1] and a mask of
-        the pixels to fill in (a half, a box or an array: hidden_mask); conditional runs: label K (default: the classes in turn), guidance W (default
-        settings["guidance"]); a completion without a label uses the network's "no label" branch."""
+        (all T levels) or "ddim" (50), sample_steps levels; given (N, C, H, W) in [0, 1] and a mask of the pixels
+        to fill in (hidden_mask); conditional runs: label K (default: the classes in turn), guidance W (default
+        settings["guidance"]; a completion without a label: "no label"); captioned runs: prompt (Checks.condition)."""
         self.check_options(options)
         given, label, guidance = options.get("given"), options.get("label"), options.get("guidance")
         if guidance is not None:
             check_weight(guidance, "--guidance", "the guidance weight", "0: the conditional model alone")
-            if given is not None and label is None:
+            if given is not None and label is None and options.get("prompt") is None:
                 raise ValueError("--guidance: a completion without --label uses the model's no-label branch; "
                                  "give --label K to guide it toward class K")
         if (given is None) != (options.get("mask") is None):
@@ -280,7 +281,7 @@ class Diffusion(Family):
         return self.train_data.to_unit(self.trajectory(n, seed, **options)[-1].numpy())
 
     def trajectory(self, n, seed, sampler="ddpm", sample_steps=None, given=None, mask=None, label=None,
-                   guidance=None):
+                   guidance=None, prompt=None):
         """The states of the reverse process, [x_T, ..., x_0] (Tensors in the data's own values), for
         ``sample``'s options; completions take each step settings["resample"] times, guided."""
         T, device = self.settings["T"], self.config.device
@@ -296,37 +297,37 @@ class Diffusion(Family):
             keep = backend.to_device(~hidden_mask(shape, mask), device)
         clip = self.train_data.value_range if self.images and self.settings["clip"] else None
         eps_fn = self.eps_fn
-        if self.config.conditional:   # the class asked for, the classes in turn, or "no label" (completions)
-            unlabelled = given is not None and label is None
-            labels = [self.null] * n if unlabelled else self.sample_labels(n, label)
+        if self.config.conditional or self.config.captions:   # what was asked; "no label" for completions
+            unlabelled = given is not None and label is None and prompt is None
+            labels = mg.tensor(self.condition(n, label, prompt, null=unlabelled), device=device)
             w = 0.0 if unlabelled else self.settings["guidance"] if guidance is None else guidance
-            eps_fn = partial(self.eps_fn, labels=mg.tensor(labels, dtype="int64", device=device), guidance=w)
+            eps_fn = partial(self.eps_fn, labels=labels, guidance=w)
         x = noise(shape)                                                         # x_T ~ N(0, I)
         with mg.no_grad(), self.averaged():
             return D.reverse(eps_fn, x, self.alpha_bars, levels, sampler, noise, clip, known, keep,
                              self.settings["resample"], float(self.settings["reconstruction"]))
 
     def eps_fn(self, x, t, labels=None, guidance=0.0):
-        """eps_theta(x, t) at one level t (given once, (1,): its embedding broadcasts), of labels (B,) for a
-        conditional network, guided with weight W: eps(x, y) and eps(x, no label) in one call."""
+        """eps_theta(x, t) at one level t (given once, (1,): its embedding broadcasts), of labels (B,) or
+        captions (B, 5) for a conditional network, guided with weight W: eps(x, y) and eps(x, none) in one call."""
         level = self.time_input(x.xp.full((1,), t, dtype="int64"))
         if labels is None or guidance == 0:
             return self.net(x, level, labels)
         n = x.shape[0]
-        unlabelled = mg.tensor(x.xp.full((n,), self.null, dtype="int64"), device=x.device)
+        unlabelled = mg.tensor(self.condition(n, null=True), device=x.device)
         both = self.net(mg.concat([x, x]), level, mg.concat([labels, unlabelled]))   # (2B, *shape)
         return D.guided_eps(both[:n], both[n:], guidance)
 
     # ----- evaluation and the picture -----
     def evaluate(self):
         """The sample metrics (judge.py) of DDPM, and (ddim_) of DDIM-50, on 2,500 points or 1,000 images
-        (100 a class), with their times; images: completion_accuracy (DDPM-50) on the test split."""
+        (100 a class), with their times; images: completion_accuracy (DDPM-50); captioned: caption_metrics."""
         data, train, test, steps = self.config.data, self.train_data, self.test_data, min(50, self.settings["T"])
         if self.images and train.labels is None:   # no classifier to judge them: no samples
             return {**judge.image_sample_metrics(None, data, train, test), **judge.completion_metrics(None, data, test),
                     **judge.image_sample_metrics(None, data, train, test, "ddim_")}
-        labels = self.sample_labels(1000) if self.config.conditional else None
-        result = {"guidance": self.settings["guidance"]} if self.config.conditional else {}
+        labels = self.sample_labels(1000) if self.config.conditional or self.config.captions else None
+        result = {"guidance": self.settings["guidance"]} if labels is not None else {}
         for sampler, prefix in (("ddpm", ""), ("ddim", "ddim_")):
             start = time.perf_counter()
             x = self.sample(1000 if self.images else len(test), self.SAMPLE_SEED, sampler=sampler)
@@ -340,6 +341,9 @@ class Diffusion(Family):
             result.update(judge.completion_metrics(lambda given, mask: self.sample(
                 len(given), self.SAMPLE_SEED, sampler="ddpm", sample_steps=steps, given=given, mask=mask), data, test))
             result["completion_seconds"] = round(time.perf_counter() - start, 2)
+        if self.config.captions:
+            result.update(judge.caption_metrics(lambda prompts: self.sample(
+                len(prompts), self.SAMPLE_SEED, sampler="ddim", prompt=prompts), self.captions, train))
         return result
 
     def figure(self):

@@ -35,6 +35,9 @@ networks see the label, in two different ways:
               G(z, y) lie between two samples of class y: the penalty is on grad_x D(x_hat, y).
     sampling  ``sample(n, seed)`` draws the classes 0, 1, ..., C-1 in turn (a 10-column grid has
               one class per column); ``sample(n, seed, label=K)`` only class K.
+    captions  (--captions) a caption's words through a text encoder (models/captions.py) take the
+              label's place in both: G's [z, enc_G(caption)], D's <enc_D(caption), phi(x)>; each
+              attribute word is dropped at p_attribute, the whole caption at p_uncond (the empty prompt).
 
 Evaluation (``minigen eval``) scores samples from fixed noise against the test split, each
 number with its floor, the value true samples get (models/judge.py): modes covered and
@@ -48,7 +51,9 @@ import math
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, nn, optim
+from minigen.data.captions import VOCABULARY
 from minigen.models import judge
+from minigen.models.captions import condition_table, drop_words
 from minigen.models.checks import check_network_labels
 from minigen.models.loop import Family
 from minigen.objectives import minimax
@@ -56,7 +61,8 @@ from minigen.viz import gan as viz_gan
 
 
 # ----- networks -----
-# Each takes ``num_classes`` (None: unconditional, the default) and then ``labels`` (N,) ints.
+# Each takes ``num_classes`` (None: unconditional, the default; the caption vocabulary: captions)
+# and then ``labels`` (N,) ints (captions: their word ids (N, 5)).
 class LabelledNoise(nn.Module):
     """G's input: z (N, z_dim) and y (N,) -> [z, embed(y)] (N, z_dim + label_dim).
 
@@ -67,8 +73,7 @@ class LabelledNoise(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.width = z_dim if num_classes is None else z_dim + label_dim
-        if num_classes is not None:
-            self.embed = nn.Embedding(num_classes, label_dim)     # N(0, 1) rows: the scale of z
+        self.embed = condition_table(num_classes, label_dim)      # N(0, 1) rows: the scale of z
 
     def forward(self, z, labels=None):
         check_network_labels(self, labels, self.num_classes is not None)
@@ -80,14 +85,14 @@ class LabelledNoise(nn.Module):
 class Projection(nn.Module):
     """The projection discriminator's class term: features h (N, F), labels y (N,) -> <e_y, h> (N,).
 
-    e_y: row y of a (num_classes, F) table, initialised to 0 (D starts as the unconditional one).
+    e_y: row y of a (num_classes, F) table (or a caption's encoding), initialised to 0 (D starts as
+    the unconditional one).
     """
 
     def __init__(self, num_classes, features):
         super().__init__()
         self.num_classes = num_classes
-        self.embed = nn.Embedding(num_classes, features)
-        nn.init.zeros_(self.embed.weight)
+        self.embed = condition_table(num_classes, features, zero=True)
 
     def forward(self, h, labels):
         check_network_labels(self, labels, self.num_classes is not None)
@@ -235,7 +240,8 @@ class GAN(Family):
     LOSSES = ("nonsaturating", "minimax", "wgan-gp")
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
-    SAMPLE_OPTIONS = ("label",)
+    CAPTIONS = {"p_attribute": 0.2, "p_uncond": 0.1}   # --captions: an attribute word's, and a caption's, drop rate
+    SAMPLE_OPTIONS = ("label", "prompt")
     AVERAGED = ("generator",)
     SAMPLE_SEED = 1234      # the noise of evaluation samples
 
@@ -251,7 +257,8 @@ class GAN(Family):
 
     def __init__(self, config, train, test):
         super().__init__(config, train, test)
-        s, shape, classes = self.settings, tuple(train.shape), self.num_classes
+        s, shape = self.settings, tuple(train.shape)
+        classes = VOCABULARY if config.captions else self.num_classes
         label = {"num_classes": classes, "label_dim": s["label_dim"]} if classes else {}
         if config.model == "dcgan":
             if not self.images:
@@ -275,8 +282,10 @@ class GAN(Family):
         return mg.randn(n, self.settings["z_dim"], device=self.config.device)     # z ~ N(0, I)
 
     def step(self, batch):
-        real, labels = batch if self.num_classes else (batch[0], None)     # (B, *shape), (B,) or None
-        n = real.shape[0]
+        real, labels, n = batch[0], batch[1] if len(batch) > 1 else None, batch[0].shape[0]   # (B, *shape), (B,)
+        if self.config.captions:                                            # (B, 5), some words dropped
+            s = self.settings
+            labels = drop_words(labels, mg.rand(n, 3, device=self.config.device), s["p_attribute"], s["p_uncond"])
 
         # 1. the discriminator (critic): tell real from fake; G is not differentiated here
         # (a conditional run makes its fakes for the real batch's labels: D judges both with them)
@@ -304,10 +313,11 @@ class GAN(Family):
 
         z is drawn from a private generator seeded by ``seed`` (the same z on every device,
         and the training generator is left alone). A conditional run draws class ``label``
-        (--label K), or without it the classes 0, 1, ..., C-1 in turn (``sample_labels``).
+        (--label K), or without it the classes 0, 1, ..., C-1 in turn (``sample_labels``); a captioned
+        run ``prompt``, one caption or a list of n (``Checks.condition``).
         """
         self.check_options(options)
-        labels = self.sample_labels(n, options.get("label")) if self.num_classes else None
+        labels = self.condition(n, options.get("label"), options.get("prompt"))
         z = backend.fixed_normal((n, self.settings["z_dim"]), seed)
         device, chunks = self.config.device, []
         with self.averaged(), mg.no_grad():
@@ -321,8 +331,12 @@ class GAN(Family):
             samples = self.sample(len(self.test_data), self.SAMPLE_SEED)       # 2,500 points
             return judge.point_sample_metrics(samples, self.config.data, self.test_data)
         samples = self.sample(1000, self.SAMPLE_SEED)                           # in [0, 1]
-        labels = self.sample_labels(1000) if self.num_classes else None         # 100 of each class
-        return judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data, labels=labels)
+        labels = self.sample_labels(1000) if self.num_classes or self.captions else None   # 100 of each class
+        result = judge.image_sample_metrics(samples, self.config.data, self.train_data, self.test_data, labels=labels)
+        if self.captions:
+            result.update(judge.caption_metrics(lambda prompts: self.sample(len(prompts), self.SAMPLE_SEED,
+                                                                            prompt=prompts), self.captions, self.train_data))
+        return result
 
     def figure(self):
         return viz_gan.figure(self)

@@ -8,15 +8,20 @@
                            samples asked for given labels, also label_accuracy
     completion_metrics     the test images with one half hidden, filled in by the model: the
                            share the judge assigns to their true label
+    caption_metrics        captioned runs (--captions): samples of prompts over every digit and
+                           attribute word, the judge's label and the measured attributes
     digit_judge            that classifier, trained once per process and kept
 
 Each number comes with its floor: the value that true samples get at the same sample size
 (fresh 2-D points; for images, training images against the test split). The formulas
 themselves are in minigen/metrics.py.
 """
+import numpy as np
+
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, metrics
+from minigen.data import captions as words
 from minigen.data import sample_2d
 from minigen.models import make
 from minigen.models.loop import train
@@ -78,6 +83,44 @@ def completion_metrics(complete, data, test_data, mask="bottom"):
     probs, _ = judge_outputs(judge, test_data.from_unit(filled))
     return {"completion_accuracy": float((probs.argmax(1) == test_data.labels).mean()),
             "completion_mask": mask, "completions": len(filled)}
+
+
+CAPTION_SAMPLES = 20    # samples of each prompt the caption metrics ask
+
+
+def caption_metrics(sample, captions, train_data, per_prompt=None):
+    """How well a captioned run draws what its prompt says. ``sample(prompts)``: one image in
+    [0, 1] per prompt (a list of str); ``captions``: the run's Captions (its training terciles).
+
+    Asked, ``per_prompt`` samples each (default CAPTION_SAMPLES): every digit with each ink word alone ("a thin seven": 30
+    prompts), with each slant alone ("a seven leaning left": 30), and with both ("a thin seven
+    leaning left": 90). Each sample's attributes are measured against the terciles of the digit
+    asked for (a third of that digit's training images has each word, so chance is 1/3):
+
+        caption_label_accuracy    the judge's label is the digit asked for (every sample)
+        caption_ink_match         the measured ink word is the one asked for (ink alone)
+        caption_slant_match       the measured slant is the one asked for (slant alone)
+        caption_both_ink_match, caption_both_slant_match   each, on the prompts that ask both
+        caption_both_match        ink and slant both as asked (prompts with both; chance 1/9)
+        caption_all_match         the judge's label, ink and slant all as asked (prompts with both)
+    """
+    digits, inks = range(len(words.DIGITS)), range(len(words.INK))
+    per_prompt = CAPTION_SAMPLES if per_prompt is None else per_prompt
+    asked = ([("ink", d, i, None) for d in digits for i in inks] + [("slant", d, None, k) for d in digits for k in inks]
+             + [("both", d, i, k) for d in digits for i in inks for k in inks])
+    group, digit, ink, slant = (np.repeat([-1 if v is None else v for v in column], per_prompt)
+                                for column in zip(*asked))                     # (N,) each; -1: not asked
+    x = sample([words.caption(*a[1:]) for a in asked for _ in range(per_prompt)])   # (N, 1, H, W) in [0, 1]
+    probs, _ = judge_outputs(digit_judge(train_data.name), train_data.from_unit(x))
+    label_ok = probs.argmax(1) == digit
+    ink_ok, slant_ok = (measured == wanted for measured, wanted in zip(captions.attributes(x, digit), (ink, slant)))
+    both = group == "both"
+    return {"caption_label_accuracy": float(label_ok.mean()), "caption_ink_match": float(ink_ok[group == "ink"].mean()),
+            "caption_slant_match": float(slant_ok[group == "slant"].mean()),
+            "caption_both_ink_match": float(ink_ok[both].mean()), "caption_both_slant_match": float(slant_ok[both].mean()),
+            "caption_both_match": float((ink_ok & slant_ok)[both].mean()),
+            "caption_all_match": float((label_ok & ink_ok & slant_ok)[both].mean()),
+            "caption_prompts": len(asked), "caption_samples": len(x)}
 
 
 # ----- the judge of digit samples: the project's own classifier -----

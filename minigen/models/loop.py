@@ -7,6 +7,7 @@ subclass. It declares
     LOSSES           the --loss kinds, the default first ((None,): the family takes none)
     DATA             the --data names it trains on ("idx:" for any idx:PATH)
     CONDITIONAL      whether it can learn p(x | label) (--conditional)
+    CAPTIONS         the settings --captions adds (None: it cannot learn p(x | caption))
     SAMPLE_OPTIONS   the keywords its ``sample`` takes beyond n and seed
     AVERAGED         the modules whose weights the average follows (None: all of them)
 
@@ -19,8 +20,7 @@ its training step (``step(batch)``: the paper's algorithm box), ``sample``, ``ev
     learning_rate    one schedule: constant, linear decay to 0, or warm-up then cosine decay
     update           zero the gradients, backward, clip, step
     average          one exponential moving average of the weights, to evaluate and sample with
-    Checks           labels, images and sampling options, refused early with a clear message
-                     (checks.py)
+    Checks           labels, images, prompts and sampling options, refused early (checks.py)
     train            the steps, with a progress bar; Ctrl-C stops it cleanly after a step
 """
 import contextlib
@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from minigen import backend, nn, optim
 from minigen.data import DataLoader
+from minigen.data.captions import Captions
 from minigen.models.checks import Checks
 from minigen.tensor import Tensor
 
@@ -72,6 +73,7 @@ class Family(Checks):
     LOSSES = (None,)
     DATA = ()
     CONDITIONAL = False
+    CAPTIONS = None
     SAMPLE_OPTIONS = ()
     AVERAGED = None
 
@@ -91,7 +93,7 @@ class Family(Checks):
     def resolve(cls, config, strict=False):
         """A copy of ``config`` with every setting filled in from the recipe: model, loss, steps,
         batch_size, lr, and ``extra`` (the recipe's other settings, overridden by config.extra).
-        Refuses data, models, losses and --conditional the family cannot take, and (``strict``)
+        Refuses data, models, losses, --conditional and --captions the family cannot take, and (``strict``)
         settings it does not know; a run folder written by an older minigen may hold some."""
         family, data = config.family, config.data
         name = "idx:" if data.startswith("idx:") else data
@@ -102,6 +104,9 @@ class Family(Checks):
                              f"{data} has no labels")
         if config.conditional and not cls.CONDITIONAL:
             raise ValueError(f"{family}: --conditional is not available for this family")
+        if config.captions and (cls.CAPTIONS is None or data != "digits" or config.conditional):
+            raise ValueError(f"{family}: --captions is for diffusion and gan on --data digits, without --conditional "
+                             f"(a caption names the digit); got {family} on {data}{' with it' * config.conditional}")
         model = config.model or cls.default_model(data)
         if model not in cls.RECIPES:
             raise ValueError(f"{family}: unknown --model {model!r}; choose from {list(cls.RECIPES)}")
@@ -110,7 +115,8 @@ class Family(Checks):
             if cls.LOSSES == (None,):
                 raise ValueError(f"{family}: takes no --loss (got {config.loss!r})")
             raise ValueError(f"{family}: unknown --loss {loss!r}; choose from {list(cls.LOSSES)}")
-        recipe = cls.recipe(model, loss, data, config.conditional)
+        captioned = cls.CAPTIONS if config.captions else {}   # --captions: a conditional run's recipe, and these
+        recipe = {**cls.recipe(model, loss, data, config.conditional or config.captions), **captioned}
         unknown = sorted(set(config.extra) - set(recipe) - set(SHARED))
         if strict and unknown:
             raise ValueError(f"{family} ({model}): unknown setting(s) {unknown}; its settings are "
@@ -131,6 +137,7 @@ class Family(Checks):
         self.test_data = test
         self.images = train.kind == "images"
         self.num_classes = train.num_classes if config.conditional else None   # None: unconditional
+        self.captions = Captions(train) if config.captions else None      # terciles, the train split's words
         self.modules = {}      # name -> nn.Module       (set by the family)
         self.optimizers = {}   # name -> optim.Optimizer (set by the family)
         self.lr_scale = {}     # optimizer name -> its learning rate over the schedule's (default 1)
@@ -149,8 +156,9 @@ class Family(Checks):
 
     # ----- training -----
     def arrays(self):
-        """The host arrays a batch is cut from: the data, and its labels for a conditional run."""
-        return (self.train_data.data,) + ((self.train_data.labels,) if self.config.conditional else ())
+        """The host arrays a batch is cut from: the data, its labels or its captions' word ids."""
+        return ((self.train_data.data,) + ((self.train_data.labels,) if self.config.conditional else ())
+                + ((self.captions.tokens,) if self.captions else ()))
 
     def batches(self):
         """An endless iterator of batches (Tensors on the run's device), from the current step on."""

@@ -1,6 +1,7 @@
 """samples.png of a diffusion model (models/diffusion.py): samples, and how the reverse process
 makes them, from noise at level T down to data at level 0.
 
+    captions   a gallery of prompts (viz/captions.py)
     images     a grid of DDIM-50 samples (a conditional run: class k in column k), and one
                sample's reverse trajectory, ten snapshots from x_T to x_0
     2-D points 1,000 DDPM samples over the data, three reverse trajectories, and the cloud at
@@ -9,12 +10,17 @@ makes them, from noise at level T down to data at level 0.
 import numpy as np
 
 from minigen.objectives.denoising import timesteps
+from minigen.viz import captions
 from minigen.viz import figure as new_figure
 from minigen.viz import image_grid
 
 
 def figure(model):
-    """The Figure of ``model``, a trained Diffusion family: images or 2-D points."""
+    """The Figure of ``model``, a trained Diffusion family: images or 2-D points; a captioned run's
+    gallery of prompts (DDPM, guidance W as set)."""
+    if model.config.captions:
+        return captions.gallery(model, title=f"diffusion ({model.config.model}) --captions, DDPM, "
+                                             f"guidance W = {model.settings['guidance']:g}, seed 0")
     return images_figure(model) if model.images else points_figure(model)
 
 

@@ -2,6 +2,7 @@
 opinion of every point of the plane behind them (``plot_points``; its two halves,
 ``critic_surface`` and ``draw_points``, also draw tutorial 04's snapshots of training)."""
 from minigen import viz
+from minigen.viz import captions
 from minigen.autograd import no_grad
 from minigen.functional import sigmoid
 from minigen.ops import stack
@@ -10,8 +11,11 @@ from minigen.tensor import arange, zeros
 
 def figure(gan):
     """The trained GAN's picture: 100 samples in a 10-column grid (a conditional run: one class
-    per column), or on 2-D data its samples and D's surface (``plot_points``)."""
+    per column; a captioned run: a gallery of prompts), or on 2-D data its samples and D's surface
+    (``plot_points``)."""
     config = gan.config
+    if config.captions:
+        return captions.gallery(gan)
     if gan.images:
         kind = "conditional samples, a class per column" if config.conditional else "samples"
         return viz.image_grid_figure(gan.sample(100, 0), nrow=10, title=f"GAN ({config.model}, {config.loss}) {kind}")
