@@ -1,4 +1,5 @@
-"""The data sets minigen trains on: shipped files (digits, names, surnames, chorales) and 2-D samplers.
+"""The data sets minigen trains on: shipped files (digits, names, surnames, chorales, the shakespeare
+and code corpora) and 2-D samplers.
 
 Everything here runs on the host with NumPy; ``DataLoader`` moves batches to the device.
 See README.md in this folder for where the files come from and their licences.
@@ -6,6 +7,7 @@ See README.md in this folder for where the files come from and their licences.
 import functools
 import gzip
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -118,6 +120,54 @@ def load_chorales(split="train"):
 
 
 
+# ----- text corpora: shakespeare, code -----
+CORPORA = ("shakespeare", "code")
+SHAKESPEARE_TRAIN = 0.9          # nanoGPT's split: the first 90% of the characters train, the rest test
+CODE_SPLIT_SEED = 0
+CODE_HEADER = re.compile(r"^# file: (.+)\n", re.MULTILINE)   # the line before each file in code.txt.gz
+
+
+def _read_text(fname):
+    with _open(fname) as f:
+        return gzip.decompress(f.read()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_split(name):
+    """((train texts), (test texts), (train paths), (test paths)) of a corpus."""
+    if name == "shakespeare":
+        text = _read_text("shakespeare.txt.gz")
+        n = int(len(text) * SHAKESPEARE_TRAIN)
+        return (text[:n],), (text[n:],), ("tinyshakespeare.txt[:90%]",), ("tinyshakespeare.txt[90%:]",)
+    pieces = CODE_HEADER.split(_read_text("code.txt.gz"))[1:]        # path, text, path, text, ...
+    files = sorted(zip(pieces[0::2], pieces[1::2]))
+    order = np.random.default_rng(CODE_SPLIT_SEED).permutation(len(files))
+    n_test = len(files) // 10
+    train, test = [files[i] for i in order[:len(files) - n_test]], [files[i] for i in order[len(files) - n_test:]]
+    return (tuple(t for _, t in train), tuple(t for _, t in test),
+            tuple(p for p, _ in train), tuple(p for p, _ in test))
+
+
+def load_corpus(name, split="train"):
+    """A text corpus as a new list of str (its documents) and their names.
+
+    ``"shakespeare"``: Tiny Shakespeare (1,115,394 characters, 65 distinct), split as nanoGPT
+    splits it: the train split is the first ``int(0.9 * n)`` characters (1,003,854), the test split
+    the rest (111,540); one document each (``"all"``: those two). ``"code"``: minigen's own source at a fixed commit, one
+    document per file (127 files, printable ASCII and newlines), split by file: the files sorted
+    by path, put in the order ``numpy.random.default_rng(0).permutation(127)``, the last 12 the
+    test split, the other 115 the train split. ``"all"``: the train split, then the test split.
+    Returns ``(texts, names)``: the documents and their file names.
+    """
+    if name not in CORPORA:
+        raise ValueError(f"load_corpus: name must be one of {', '.join(map(repr, CORPORA))}, got {name!r}")
+    _check_split("load_corpus", split)
+    train, test, train_names, test_names = _corpus_split(name)
+    texts = {"train": train, "test": test, "all": train + test}[split]
+    names = {"train": train_names, "test": test_names, "all": train_names + test_names}[split]
+    return list(texts), list(names)
+
+
 EIGHT_GAUSSIANS_RADIUS = 2.0
 EIGHT_GAUSSIANS_STD = 0.02
 #: the 8 centres of ``8gaussians``: angles 0, 45, ..., 315 degrees on the circle of radius 2
@@ -166,8 +216,8 @@ def sample_2d(name, n, seed=0):
 # ----- one entry point -----
 POINTS_SIZES = {"train": 10_000, "test": 2_500}
 POINTS_SEEDS = {"train": 0, "test": 1}
-DATASET_NAMES = ("8gaussians", "swissroll", "digits", "digits-binary", "names", "surnames", "chorales",
-                 "idx:PATH")
+DATASET_NAMES = ("8gaussians", "swissroll", "digits", "digits-binary", "names", "surnames", "shakespeare",
+                 "code", "chorales", "idx:PATH")
 
 
 @dataclass(eq=False)
@@ -175,13 +225,14 @@ class Dataset:
     """One split of a data set, as ``get_dataset`` returns it.
 
     ``kind``: ``"points"`` (``data`` float32 (N, 2)), ``"images"`` (``data`` float32 (N, C, H, W)),
-    ``"text"`` (``data`` a list of str) or ``"music"`` (``data`` a list of int64 rolls (4, T)).
+    ``"text"`` (``data`` a list of str: names, or a corpus's documents) or ``"music"`` (``data`` a list of int64 rolls (4, T)).
     ``labels``: int64 (N,) class labels or None.
     ``shape``: one item's shape ((2,) or (C, H, W); () for text). ``value_range``: the (low, high)
     the values lie in ((-1, 1) or (0, 1) for images; None for points, which are unbounded).
     ``binary``: values are exactly {0, 1}. ``num_classes``: for labelled data (for ``idx:`` data,
     the split's largest label + 1). ``vocab``: for text, the sorted characters used by every split
-    (so train and test encode alike). ``max_len``: for text, the longest string over every split.
+    (so train and test encode alike). ``max_len``: for names, the longest string over every split
+    (None for a corpus: its documents are read in blocks).
     ``info``: anything else (sizes and seeds of points, the 8 centres, an IDX path, the number of
     intensity ``levels`` a digit's pixel takes: 17, the scanner's 0..16, or 2 when binary...).
     """
@@ -252,7 +303,8 @@ def get_dataset(name, split="train"):
     Names: ``8gaussians`` and ``swissroll`` (points: the train split is 10,000 samples drawn with
     seed 0, the test split 2,500 with seed 1, ``"all"`` both, train first); ``digits`` (images in
     [-1, 1]) and ``digits-binary`` (images in {0, 1}), split as ``load_digits``; ``names`` and
-    ``surnames`` (text), split as ``load_names``; ``chorales`` (music), split as
+    ``surnames`` (text), split as ``load_names``; ``shakespeare`` and ``code`` (text corpora: a list
+    of documents, ``info["files"]`` their names), split as ``load_corpus``; ``chorales`` (music), split as
     ``load_chorales``; ``idx:PATH`` (MNIST-style IDX files, a directory
     or one images file, see ``load_idx``; images in [-1, 1]). Raises ValueError for anything else.
     """
@@ -276,6 +328,10 @@ def get_dataset(name, split="train"):
         vocab = tuple(sorted(set("".join(every))))
         return Dataset(name, split, "text", load_names(name, split), vocab=vocab,
                        max_len=max(map(len, every)))
+    if name in CORPORA:
+        texts, files = load_corpus(name, split)
+        vocab = tuple(sorted(set("".join(load_corpus(name, "all")[0]))))
+        return Dataset(name, split, "text", texts, vocab=vocab, info={"files": files})
     if name == "chorales":
         rolls, info = load_chorales(split)
         return Dataset(name, split, "music", rolls, shape=(4,), info=info)

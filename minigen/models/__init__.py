@@ -3,9 +3,9 @@
 classifier      the discriminative baseline on labelled images (and its generative twin)
 gan             a generator against a discriminator (objectives/minimax.py)
 vae             an encoder, a latent code, a decoder (objectives/elbo.py)
-autoregressive  one token at a time: text.py (bigram, MLP, transformer) on names, pixelcnn.py
-                on images, music.py (an AR-CNN, a transformer) on the chorales
-                (objectives/autoregressive.py)
+autoregressive  one token at a time: text.py (bigram, MLP, transformer) on names, story.py
+                (the same three) on the shakespeare and code corpora, pixelcnn.py on images,
+                music.py (an AR-CNN, a transformer) on the chorales (objectives/autoregressive.py)
 diffusion       noise, then learn to denoise (objectives/denoising.py)
 
 Shared by the families: loop.py (the training loop and its scaffolding) and judge.py (how
@@ -29,6 +29,7 @@ FAMILIES = {
 }
 IMAGE_AUTOREGRESSIVE = "minigen.models.pixelcnn:PixelCNNModel"
 MUSIC_AUTOREGRESSIVE = "minigen.models.music:ChoraleModel"
+STORY_AUTOREGRESSIVE = "minigen.models.story:StoryModel"
 CONFIG_FIELDS = ("model", "loss", *SCHEDULED, "device", "seed", "out", "conditional", "captions")
 
 
@@ -39,7 +40,7 @@ def _load(path):
 
 def family_class(family, data):
     """The Family subclass that trains ``family`` on ``data`` (an autoregressive model of text,
-    one of images and one of music are three classes)."""
+    one of text corpora, one of images and one of music are four classes)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose from {list(FAMILIES)}")
     cls = _load(FAMILIES[family])
@@ -47,11 +48,14 @@ def family_class(family, data):
         return cls
     if data == "chorales":
         return _load(MUSIC_AUTOREGRESSIVE)
+    story = _load(STORY_AUTOREGRESSIVE)
+    if data in story.DATA:
+        return story
     pixels = _load(IMAGE_AUTOREGRESSIVE)
     if data in pixels.DATA or data.startswith("idx:"):
         return pixels
     raise ValueError(f"autoregressive: cannot train on --data {data!r}; choose from "
-                     f"{list(cls.DATA) + list(pixels.DATA) + ['chorales']}")
+                     f"{list(cls.DATA) + list(story.DATA) + list(pixels.DATA) + ['chorales']}")
 
 
 def build(config, split=None, strict=False):

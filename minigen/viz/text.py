@@ -1,4 +1,5 @@
-"""samples.png of a text model (models/text.py): sampled names, and names that complete a prompt."""
+"""samples.png of a text model: sampled names and names that complete a prompt (models/text.py);
+passages of a corpus (models/story.py)."""
 from minigen.viz import figure as new_figure
 
 
@@ -21,4 +22,16 @@ def figure(model, n=60, columns=4, prompts=("mar", "jo")):
     ax.set_axis_off()
     ax.set_title(f"{model.config.model} on {model.config.data}: samples (T = 1); right: names that "
                  f"complete a prompt", fontsize=10)
+    return fig
+
+
+def story_figure(model, prompt, n=2, length=400):
+    """n passages of ``length`` characters sampled from a corpus model (seed 0), each after
+    ``prompt``, side by side as the text they are, line breaks kept."""
+    fig = new_figure(figsize=(6.5 * n, 7.5))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, text in zip(axes, model.sample(n, 0, prompt=prompt, length=length)):
+        ax.text(0, 1, text, family="monospace", fontsize=7, va="top", transform=ax.transAxes)
+        ax.set_axis_off()
+    fig.suptitle(f"{model.config.model} on {model.config.data}: samples after {prompt!r} (T = 1)", fontsize=10)
     return fig
