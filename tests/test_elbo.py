@@ -7,7 +7,8 @@
 - the IWAE bound: k = 1 is the ELBO in expectation, it does not decrease with k, stays below log p(x);
 - a linear-Gaussian VAE, whose marginal p(x) = N(b, W W^T + s^2 I) is known: with the exact
   posterior as q, the ELBO equals log p(x) (every importance weight does); with another q the
-  IWAE estimate converges to log p(x) as k grows.
+  IWAE estimate converges to log p(x) as k grows; completions (``impute``) are draws from the
+  exact Gaussian conditional of the hidden values given the kept ones, even with a poor encoder.
 """
 import math
 
@@ -301,3 +302,43 @@ def test_the_iwae_bound_does_not_decrease_with_k_on_a_fixed_model():
     for small, large in zip(bounds, bounds[1:]):
         se = math.sqrt(small.var() / reps + large.var() / reps)
         assert large.mean() - small.mean() > 3 * se                  # clearly larger, beyond the noise
+
+
+def impute_linear_gaussian(w, b, x, keep, chains, steps, proposals, seed, ignore_x=False):
+    """E.impute on the linear-Gaussian VAE: ``chains`` chains from the given values of x where keep.
+    The encoder is a poor one on purpose (a fixed map of x, too wide): the chain must correct it.
+    ``ignore_x``: a broken likelihood (0 for every z), to prove the test can tell."""
+    rng = np.random.default_rng(seed)
+    normal = lambda shape: const(rng.standard_normal(shape))                 # noqa: E731
+    uniform = lambda shape: const(rng.random(shape))                         # noqa: E731
+    encode = lambda v: (v[:, :LATENT] * 0.3, mg.zeros(v.shape[0], LATENT, dtype="float64"))   # noqa: E731
+    decode = lambda z: z @ const(w.T) + const(b)                             # noqa: E731: the means (N, D)
+    s2 = NOISE_STD ** 2
+    log_likelihood = (lambda out, v: mg.zeros(v.shape[0], dtype="float64")) if ignore_x else \
+        (lambda out, v: E.gaussian_log_likelihood(out, v, math.log(s2)))    # noqa: E731
+    draw = lambda out: out + NOISE_STD * normal(out.shape)                   # noqa: E731
+    mask = np.broadcast_to(keep, (chains, D))
+    start = const(np.where(mask, x, 0.0))
+    filled, _ = E.impute(start, mask, encode, decode, log_likelihood, draw, steps, normal, uniform, proposals)
+    return filled.numpy()[:, ~keep]
+
+
+def test_impute_draws_from_the_exact_conditional_of_a_linear_gaussian_vae():
+    # p(x) = N(b, C), C = W W^T + s^2 I: the hidden values given the kept ones are Gaussian with
+    # mean b_h + C_hk C_kk^-1 (x_k - b_k) and covariance C_hh - C_hk C_kk^-1 C_kh.
+    w, b, x = linear_gaussian()
+    keep = np.array([True, False, True, False, True])
+    cov = w @ w.T + NOISE_STD ** 2 * np.eye(D)
+    h, k = ~keep, keep
+    gain = cov[np.ix_(h, k)] @ np.linalg.inv(cov[np.ix_(k, k)])
+    mean = b[h] + gain @ (x[k] - b[k])
+    covariance = cov[np.ix_(h, h)] - gain @ cov[np.ix_(k, h)]
+    chains = 4000
+    for proposals in (2, 8):                                          # Barker's MH step, and more tries
+        draws = impute_linear_gaussian(w, b, x, keep, chains, steps=60, proposals=proposals, seed=proposals)
+        se = np.sqrt(np.diag(covariance) / chains)
+        np.testing.assert_array_less(np.abs(draws.mean(0) - mean), 5 * se)
+        np.testing.assert_allclose(np.cov(draws.T), covariance, rtol=0.15, atol=0.15 * np.abs(covariance).max())
+    # a chain that ignores how well a code explains x draws from the marginal instead: caught
+    wrong = impute_linear_gaussian(w, b, x, keep, chains, steps=60, proposals=8, seed=3, ignore_x=True)
+    assert np.abs(wrong.mean(0) - mean).max() > 10 * se.max()

@@ -18,8 +18,9 @@ import minigen as mg
 import strategies as S
 from minigen.cli import main
 from minigen.data import write_idx
+from minigen.data.completion import hidden_mask
 from minigen import models
-from minigen.models import judge, vae
+from minigen.models import judge, vae, vae_networks
 from minigen.models.loop import train
 from minigen.runs import open_run, write_run
 
@@ -131,6 +132,31 @@ def test_samples_are_binary_draws_of_the_data_shape_and_follow_the_seed():
 def test_sampling_refuses_options_it_does_not_take(option, message):
     with pytest.raises(NotImplementedError, match=message):
         make(steps=0).sample(4, 0, **option)
+
+
+@pytest.mark.parametrize("data", ["digits-binary", "digits"])
+def test_completions_keep_every_given_pixel_fill_the_hole_and_follow_the_seed(data):
+    trainer = make(data, steps=20, complete_steps=5)
+    train(trainer, quiet=True)
+    given = trainer.train_data.to_unit(trainer.test_data.images[:4])
+    hole = hidden_mask(given.shape, "box:2,2,6,6")
+    filled = trainer.sample(4, 0, given=given, mask="box:2,2,6,6")
+    assert filled.shape == given.shape and filled.dtype == np.float32
+    np.testing.assert_array_equal(filled[~hole], given[~hole])
+    assert filled.min() >= 0 and filled.max() <= 1
+    if data == "digits-binary":
+        assert set(np.unique(filled)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(filled, trainer.sample(4, 0, given=given, mask="box:2,2,6,6"))
+    assert not np.array_equal(filled, trainer.sample(4, 1, given=given, mask="box:2,2,6,6"))
+
+
+def test_a_conditional_completion_needs_the_label_and_given_needs_a_mask():
+    given = np.zeros((1, 1, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="--label K"):
+        make(steps=0, conditional=True).sample(2, 0, given=given, mask="top")
+    with pytest.raises(ValueError, match="go together"):
+        make(steps=0).sample(2, 0, given=given)
+    assert make(steps=0, conditional=True, complete_steps=2).sample(2, 0, given=given, mask="top", label=3).shape == (2, 1, 8, 8)
 
 
 def test_reconstructions_and_interpolations_are_pictures_of_the_data_shape():
@@ -285,7 +311,7 @@ def join_label_case(draw):
 @given(case=join_label_case())
 def test_join_label_appends_the_embedding_and_matches_central_differences_first_and_second_order(case):
     classes, dim, h, labels = case
-    layer = vae.JoinLabel(classes, dim).double()
+    layer = vae_networks.JoinLabel(classes, dim).double()
     leaf = mg.tensor(h, dtype="float64", requires_grad=True)
     out = layer(leaf, labels)
     table = layer.embedding.weight.numpy()

@@ -372,7 +372,7 @@ save(_plots.active_dimensions(activity, kl_per_dim, sweeps, threshold=0.01), "05
 # and the prior stays N(0, I) for every class. The ELBO derivation goes through with every density
 # conditioned on y, so the same objective is now a bound on log p(x | y)
 # (`minigen/objectives/elbo.py`). In minigen each network learns an embedding of the label
-# (`vae.JoinLabel`) joined to its input: `minigen train vae --data digits-binary --conditional`,
+# (`vae_networks.JoinLabel`) joined to its input: `minigen train vae --data digits-binary --conditional`,
 # then `minigen sample DIR --label 7`.
 #
 # Since the decoder is told the class, the code z no longer has to say which digit it is: it is left

@@ -19,132 +19,22 @@ learned embedding of the label (``JoinLabel``) to its input, q(z | x, y) and p(x
 prior stays N(0, I), and the bound is one on log p(x | y). ``evaluate``: the k = 1000
 importance-weighted -log p(x) of the test split (nll_iwae), the ELBO's terms from the same draws,
 the active latent dimensions and the judge's sample metrics, all from fixed seeds.
+
+The networks are in vae_networks.py. A completion (``--given``, ``--mask``: any hidden pixels)
+is a draw from the model's own p(hidden | given), by Mattei & Frellsen's Metropolis-within-Gibbs
+chain (E.impute), exact as the chain runs on.
 """
 import math
 
 import minigen as mg
 import minigen.functional as F
-from minigen import backend, nn, optim
+from minigen import backend, optim
+from minigen.data.completion import check_given, hidden_mask
 from minigen.models import judge
-from minigen.models.checks import check_network_labels
 from minigen.models.loop import Family
+from minigen.models.vae_networks import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from minigen.objectives import elbo as E
 from minigen.viz import vae as viz_vae
-
-
-# ----- networks -----
-class JoinLabel(nn.Module):
-    """(h, labels (N,)) -> h with the labels' learned embedding (dim) joined on: (N, F) -> (N, F + dim);
-    (N, C, H, W) -> (N, C + dim, H, W), the same at every pixel. A one-hot input, learned."""
-
-    def __init__(self, num_classes, dim):
-        super().__init__()
-        self.embedding = nn.Embedding(num_classes, dim)
-
-    def forward(self, h, labels):
-        e = self.embedding(labels)                                  # (N, dim)
-        if h.ndim == 4:
-            e = e.reshape(*e.shape, 1, 1) * mg.ones(1, 1, *h.shape[2:], dtype=h.dtype, device=h.device)
-        return mg.concat([h, e], axis=1)                            # (N, F + dim) or (N, C + dim, H, W)
-
-
-def join_label(net, h, labels):
-    """h with the labels joined on (``net.label``, a JoinLabel) in a conditional network, h as it
-    is in an unconditional one; labels missing for the first, or given to the second: refused."""
-    check_network_labels(net, labels, hasattr(net, "label"))
-    return h if labels is None else net.label(h, labels)
-
-
-def mlp(sizes, dropout):
-    """Linear layers through ``sizes``, each but the last followed by ReLU and dropout."""
-    layers = []
-    for a, b in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
-    return nn.Sequential(*layers, nn.Linear(*sizes[-2:]))
-
-
-class MLPEncoder(nn.Module):
-    """x (N, *shape) -> (mu, log_var), each (N, z_dim), through ``depth`` hidden ReLU layers.
-    ``num_classes``: conditional, q(z | x, y), the labels' embedding joined to the pixels."""
-
-    def __init__(self, shape, z_dim, hidden=256, depth=2, dropout=0.0, num_classes=None, label_dim=10):
-        super().__init__()
-        self.z_dim = z_dim
-        width = math.prod(shape)
-        if num_classes is not None:
-            self.label, width = JoinLabel(num_classes, label_dim), width + label_dim
-        self.body = mlp([width] + [hidden] * depth + [2 * z_dim], dropout)
-
-    def forward(self, x, labels=None):
-        out = self.body(join_label(self, x.reshape(x.shape[0], -1), labels))   # (N, 2d)
-        return out[:, :self.z_dim], out[:, self.z_dim:]           # (N, d), (N, d)
-
-
-class MLPDecoder(nn.Module):
-    """z (M, z_dim) -> (M, *shape): Bernoulli logits or Gaussian means (and a learned log-variance
-    per pixel, ``log_var``). ``num_classes``: conditional, p(x | z, y), the labels joined to z."""
-
-    def __init__(self, shape, z_dim, hidden=256, depth=2, dropout=0.0, learn_variance=False,
-                 num_classes=None, label_dim=10):
-        super().__init__()
-        self.shape = tuple(shape)
-        if num_classes is not None:
-            self.label, z_dim = JoinLabel(num_classes, label_dim), z_dim + label_dim
-        self.body = mlp([z_dim] + [hidden] * depth + [math.prod(self.shape)], dropout)
-        if learn_variance:
-            self.log_var = nn.Parameter(mg.zeros(*self.shape))
-
-    def forward(self, z, labels=None):
-        h = join_label(self, z, labels)                             # (M, d [+ label_dim])
-        return self.body(h).reshape(z.shape[0], *self.shape)      # (M, C, H, W)
-
-
-class ConvEncoder(nn.Module):
-    """x (N, C, S, S) -> (mu, log_var) (N, z_dim): Conv 4/2/1 -> ReLU -> Conv 4/2/1 -> ReLU -> Linear.
-    ``num_classes``: conditional, the labels' embedding joins x as extra channels."""
-
-    def __init__(self, shape, z_dim, width=32, num_classes=None, label_dim=10):
-        super().__init__()
-        channels, size = shape[0], shape[1]
-        if size % 4 or shape[1] != shape[2]:
-            raise ValueError(f"vae: --model conv needs square images whose side is a multiple of 4, got {shape}")
-        self.z_dim = z_dim
-        if num_classes is not None:
-            self.label, channels = JoinLabel(num_classes, label_dim), channels + label_dim
-        self.down1 = nn.Conv2d(channels, width, 4, stride=2, padding=1)
-        self.down2 = nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)
-        self.head = nn.Linear(2 * width * (size // 4) ** 2, 2 * z_dim)
-
-    def forward(self, x, labels=None):
-        h = join_label(self, x, labels)                             # (N, C [+ label_dim], S, S)
-        h = F.relu(self.down1(h))                                  # (N, w, S/2, S/2)
-        h = F.relu(self.down2(h))                                  # (N, 2w, S/4, S/4)
-        out = self.head(h.reshape(x.shape[0], -1))                  # (N, 2d)
-        return out[:, :self.z_dim], out[:, self.z_dim:]
-
-
-class ConvDecoder(nn.Module):
-    """z (M, z_dim) -> (M, C, S, S): Linear -> ReLU -> ConvTranspose 4/2/1 -> ReLU -> ConvTranspose
-    4/2/1 (logits or means, and ``log_var``). ``num_classes``: conditional, the labels joined to z."""
-
-    def __init__(self, shape, z_dim, width=32, learn_variance=False, num_classes=None, label_dim=10):
-        super().__init__()
-        self.shape = tuple(shape)
-        channels, size = shape[0], shape[1]
-        self.width, self.side = width, size // 4
-        if num_classes is not None:
-            self.label, z_dim = JoinLabel(num_classes, label_dim), z_dim + label_dim
-        self.project = nn.Linear(z_dim, 2 * width * self.side ** 2)
-        self.up1 = nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1)
-        self.up2 = nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1)
-        if learn_variance:
-            self.log_var = nn.Parameter(mg.zeros(*self.shape))
-
-    def forward(self, z, labels=None):
-        h = self.project(join_label(self, z, labels))               # (M, 2w S/4 S/4)
-        h = F.relu(h).reshape(z.shape[0], 2 * self.width, self.side, self.side)   # (M, 2w, S/4, S/4)
-        h = F.relu(self.up1(h))                                    # (M, w, S/2, S/2)
-        return self.up2(h)                                          # (M, C, S, S)
 
 
 def repeat(x, k):
@@ -163,6 +53,7 @@ COMMON = {
     "lr_schedule": "cosine", "lr_warmup": 0, "min_lr": 0.0,   # the learning rate: a cosine from lr to min_lr
     "ema": 0.0,                           # decay of the weight average to evaluate and sample with; 0: none
     "label_dim": 10,                      # --conditional: the size of each network's label embedding
+    "complete_steps": 300,                # completions (--given, --mask): steps of E.impute's chain
 }
 
 
@@ -175,7 +66,7 @@ class VAE(Family):
     LOSSES = ("elbo", "iwae")
     DATA = ("digits-binary", "digits", "idx:")
     CONDITIONAL = True
-    SAMPLE_OPTIONS = ("label",)
+    SAMPLE_OPTIONS = ("label", "given", "mask")
 
     IWAE_K = 1000           # importance samples per image for nll_iwae and log_prob
     IWAE_SEED = 4321        # their eps
@@ -287,13 +178,44 @@ class VAE(Family):
     def sample(self, n, seed, **options):
         """n images (n, C, H, W) float32 in [0, 1] from z ~ N(0, I) (a private generator seeded by
         ``seed``): binary draws or Gaussian means. A conditional run paints each z as a class:
-        ``label=K`` for all of them, or without it the classes 0, 1, ..., 9, 0, 1, ... in turn."""
+        ``label=K`` for all of them, or without it the classes 0, 1, ..., 9, 0, 1, ... in turn.
+        ``given`` and ``mask``: the hidden pixels of the given images filled in (``complete``)."""
         self.check_options(options)
+        if ("given" in options) != ("mask" in options):
+            raise ValueError("--given and --mask go together: the images to complete and the pixels to fill in")
+        if self.config.conditional and "given" in options and "label" not in options:
+            raise ValueError("--given: a conditional VAE completes an image of a class it is told: give --label K")
         labels = self.sample_labels(n, options.get("label")) if self.config.conditional else None
+        if "given" in options:
+            return self.complete(options["given"], options["mask"], n, seed, labels)
         generator = backend.private_generator(seed)
         z = generator.standard_normal((n, self.settings["z_dim"])).astype("float32")
         pictures = self.decode(z, labels)                                   # in [0, 1]
         return (generator.random(pictures.shape) < pictures).astype("float32") if self.bernoulli else pictures
+
+    def complete(self, given, mask, n, seed, labels=None):
+        """The hidden pixels (``mask``: data/completion.py) of ``given`` (n or 1 images (N, C, H, W) in
+        [0, 1]) drawn from the model's p(hidden | given) by ``complete_steps`` steps of
+        Metropolis-within-Gibbs (E.impute: exact as the chain runs on), as ``sample``'s images:
+        binary draws, or for a Gaussian likelihood the means of p(hidden | z), z the chain's last code."""
+        x = self.to_model(self.train_data.from_unit(check_given(given, n, self.shape, self.train_data.binary)))
+        keep = backend.to_device(~hidden_mask(x.shape, mask), self.config.device)
+        gen, device = backend.private_generator(seed), self.config.device
+        y = None if labels is None else mg.tensor(labels, dtype="int64", device=device)
+
+        def noise(draw):                                                   # normal or uniform Tensors
+            return lambda shape: mg.tensor(draw(shape).astype("float32"), device=device)
+
+        def draw(out):                                                     # x ~ p(x | z)
+            if self.bernoulli:
+                return (noise(gen.random)(out.shape) < F.sigmoid(out)).astype("float32")
+            std = (mg.maximum(self.decoder.log_var, self.settings["min_log_var"]) * 0.5).exp()
+            return out + std * noise(gen.standard_normal)(out.shape)
+        with mg.no_grad(), self.averaged():
+            x, out = E.impute(mg.tensor(x, device=device), keep, lambda v: self.encoder(v, y),
+                              lambda z: self.decoder(z, y), self.log_likelihood, draw,
+                              self.settings["complete_steps"], noise(gen.standard_normal), noise(gen.random))
+        return x.numpy() if self.bernoulli else self.train_data.to_unit(mg.where(keep, x, out).numpy())
 
     # ----- likelihood and evaluation -----
     def bounds(self, images, k=None, chunk=20, labels=None):

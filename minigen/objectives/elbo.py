@@ -94,6 +94,23 @@ which digit to paint, z is left to code the rest (the style: slant, thickness); 
 log p(x | y) = log p(x) + log p(y | x) - log p(y), with balanced classes it can be lower than the
 unconditional -log p(x) by up to log 10 = 2.3 nats, for digits whose class is plain from the pixels.
 
+Completing an image (Mattei & Frellsen 2018). Given some pixels x_o of an image, the model's
+answer for the hidden ones x_h is p(x_h | x_o), the decoder's pixels averaged over the posterior
+of the code given the visible part alone. Neither is in closed form, but a Markov chain over
+(z, x_h) has p(z, x_h | x_o) as its stationary distribution, and each of its two moves is easy:
+
+    z:   an independent Metropolis-Hastings step toward p(z | x_o, x_h) proportional to p(x | z) p(z):
+         propose z' ~ q(z | x) (the encoder, on the current completion x = (x_o, x_h)), and accept
+         it with probability min(1, w(z') / w(z)), where w(z) = p(x | z) p(z) / q(z | x) is the
+         importance weight above: a code that explains x better than q expects is kept;
+    x_h: a Gibbs step, x_h ~ p(x_h | z): the decoder's pixels are independent given z, so the
+         hidden ones are drawn from it and the visible ones stay as they are.
+
+Both moves leave p(z, x_h | x_o) invariant, so after enough steps x_h is a draw from the model's
+own conditional: exact as the chain runs on (``impute``). The encoder only proposes; a poor q
+makes the chain slow, never wrong. (Rezende et al. 2014 accepted every proposal: a simpler chain
+whose answer depends on how good q is.)
+
 A KL weight. beta-VAEs train E_q[log p(x | z)] - beta KL; beta < 1 is not a bound on log p(x).
 Warm-up (Bowman et al. 2016, Sonderby et al. 2016) raises beta from 0 to its value over the first
 steps, so the decoder learns to use z before the KL can switch latent dimensions off.
@@ -196,3 +213,33 @@ def kl_weight(step, beta=1.0, warmup_steps=0):
     if warmup_steps <= 0:
         return float(beta)
     return float(beta) * min(1.0, (step + 1) / warmup_steps)
+
+
+def impute(x, keep, encode, decode, log_likelihood, draw, steps, normal, uniform, proposals=16):
+    """The hidden values of x completed by ``steps`` steps of the chain above, each z move drawing
+    ``proposals`` - 1 fresh codes from q(z | x) and keeping one of them or the current code with
+    probability proportional to its weight w (iterated importance resampling: with 2, Barker's
+    form of the Metropolis-Hastings step; more proposals move more often).
+
+    x (N, ...) Tensor: the given values where ``keep`` (a boolean array of x's shape), anything
+    elsewhere; encode(x) -> mu, log_var (N, d) of q(z | x); decode(z) -> the decoder's output for
+    z (N, d); log_likelihood(out, x) -> log p(x | z) (N,); draw(out) -> a draw from p(x | z) of x's
+    shape; normal(shape) and uniform(shape): fresh draws, Tensors. Returns (x, out): the chain's
+    last completion and the decoder's output of its code. It starts from z ~ p(z)."""
+    n = x.shape[0]
+    z = normal((n, encode(x)[0].shape[1]))                          # z ~ N(0, I): (N, d)
+    out = decode(z)
+    x = mg.where(keep, x, draw(out))                                # x_h ~ p(x_h | z)
+    rows = x.xp.arange(n)
+    for _ in range(steps):
+        mu, log_var = encode(x)                                     # q(z | x), x the current completion
+        codes = [z] + [reparameterize(mu, log_var, normal(mu.shape)) for _ in range(proposals - 1)]
+        outs = [out] + [decode(code) for code in codes[1:]]        # K codes (N, d) and their pictures
+        ll = mg.stack([log_likelihood(o, x) for o in outs])         # (K, N): log p(x | z_k)
+        log_w = log_importance_weights(ll, mg.stack(codes), mu, log_var)   # (K, N)
+        below = F.softmax(log_w, axis=0).data.cumsum(axis=0) < uniform((1, n)).data   # (K, N)
+        pick = x.xp.minimum(below.sum(axis=0), proposals - 1)      # (N,): k with probability w_k / sum w
+        z = mg.stack(codes)[pick, rows]                             # (N, d)
+        out = mg.stack(outs)[pick, rows]                            # (N, ...)
+        x = mg.where(keep, x, draw(out))                            # x_h ~ p(x_h | z)
+    return x, out
