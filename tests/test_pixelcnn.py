@@ -14,6 +14,7 @@ import minigen as mg
 from minigen import backend, nn
 from minigen.cli import main
 from minigen.data import get_dataset, write_idx
+from minigen.data.completion import hidden_mask
 from minigen.models import judge
 from minigen.models import make as make_family
 from minigen.models.loop import train
@@ -196,11 +197,39 @@ def test_pixelcnn_completes_any_number_of_whole_bottom_rows_keeping_the_rows_abo
                                   family.sample(3, 0, given=given, mask="bottom"))
 
 
+@pytest.mark.parametrize("mask", ["top", "left", "box:2,2,6,6", "box:6,0,8,7"])
+def test_pixelcnn_fills_any_hole_keeping_every_given_pixel(mask):
+    family = make(steps=0, candidates=4)
+    given = family.test_data.images[:3]
+    filled = family.sample(3, 0, given=given, mask=mask)
+    kept = ~hidden_mask(given.shape, mask)
+    np.testing.assert_array_equal(filled[kept], given[kept])
+    assert set(np.unique(filled)) <= {0.0, 1.0}
+
+
+def test_a_hole_is_filled_from_the_exact_conditional_by_importance_resampling():
+    # 2x2 binary images, the top-left pixel hidden: raster order draws it before seeing the three
+    # given pixels, so its proposal p(x_0) is not p(x_0 | x_1, x_2, x_3); resampling 64 candidates
+    # by the given pixels' likelihood brings the share of 1s to the exact conditional (enumerated).
+    images = np.array(list(itertools.product([0.0, 1.0], repeat=4)), dtype=np.float32).reshape(16, 1, 2, 2)
+    base = get_dataset("digits-binary", "train")
+    data = dataclasses.replace(base, data=images[[0, 5, 5, 15, 9, 6, 10, 3]], labels=None, shape=(1, 2, 2))
+    family = toy_model(data, steps=40)
+    p = np.exp(family.log_prob(images.astype(np.float64))).reshape(2, 8)      # p(x_0, rest)
+    exact = p[1] / p.sum(0)                                                    # p(x_0 = 1 | rest), per rest
+    rest = int(np.argmax(np.abs(exact - p[1].sum() / p.sum())))   # where it differs most from p(x_0 = 1)
+    given = images[8 + rest][None]                                            # x_0 = 1, then the rest
+    mask = np.array([[True, False], [False, False]])
+    n = 2000
+    for candidates, close in ((64, True), (1, False)):
+        family.settings["candidates"] = candidates
+        share = family.sample(n, 0, given=given, mask=mask)[:, 0, 0, 0].mean()
+        assert (abs(share - exact[rest]) < 4 * np.sqrt(exact[rest] * (1 - exact[rest]) / n) + 0.02) == close, \
+            (candidates, share, exact[rest])
+
+
 @pytest.mark.parametrize("options, error, message", [
-    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "top"}, ValueError, "raster order.*--mask bottom"),
-    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "left"}, ValueError, "raster order.*--mask bottom"),
-    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "box:2,2,6,6"}, ValueError, "whole rows at the bottom"),
-    ({"given": np.zeros((1, 1, 8, 8), np.float32), "mask": "box:6,0,8,7"}, ValueError, "whole rows at the bottom"),
+    ({"given": np.zeros((1, 1, 8, 8), np.float32)}, ValueError, "--given and --mask go together"),
     ({"given": np.full((1, 1, 8, 8), 0.5, np.float32), "mask": "bottom"}, ValueError, "binary"),
     ({"prompt": "a"}, NotImplementedError, "--prompt: is for autoregressive text runs"),
     ({"top_k": 2}, NotImplementedError, "--top-k: is for autoregressive text runs"),
@@ -232,11 +261,15 @@ def test_pixelcnn_run_reopens_and_completes_given_digits_from_the_command_line(t
           "--out", str(tmp_path / "filled.npy")])
     filled = np.load(tmp_path / "filled.npy")
     np.testing.assert_array_equal(filled[:, :, :4], x[:, :, :4])
+    main(["sample", str(tmp_path / "run"), "--n", "5", "--given", str(tmp_path / "given.npy"), "--mask",
+          "box:2,2,6,6", "--out", str(tmp_path / "hole.npy")])
+    filled = np.load(tmp_path / "hole.npy")
+    np.testing.assert_array_equal(filled[:, :, 6:], x[:, :, 6:])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
-        main(["sample", str(tmp_path / "run"), "--n", "5", "--given", str(tmp_path / "given.npy"), "--mask", "top",
-              "--out", str(tmp_path / "bad.npy")])
-    assert exit_info.value.code == 2 and "raster order" in capsys.readouterr().err
+        main(["sample", str(tmp_path / "run"), "--n", "5", "--given", str(tmp_path / "given.npy"), "--mask",
+              "box:2,2,9,6", "--out", str(tmp_path / "bad.npy")])
+    assert exit_info.value.code == 2 and "inside the 8x8 image" in capsys.readouterr().err
 
 
 def test_pixelcnn_trains_on_28x28_idx_images_binarised_at_zero(tmp_path):
@@ -395,7 +428,7 @@ def test_a_completion_with_a_label_keeps_the_given_pixels_and_without_one_draws_
     drawn = family.posterior_labels(top, 4, rng)
     assert drawn.shape == (6,) and set(drawn) <= set(range(10))
     np.testing.assert_array_equal(family.sample(6, 0, given=given, mask="bottom"),
-                                  family.fill(top, 32, rng, 1.0, drawn))
+                                  family.fill(top, hidden_mask(top.shape, "bottom"), rng, 1.0, drawn)[0])
 
 
 @pytest.mark.parametrize("options, message", [({"label": 10}, "--label: must be a class of digits-binary"),

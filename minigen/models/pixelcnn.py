@@ -26,29 +26,9 @@ from minigen.models import judge
 from minigen.models.checks import check_network_labels
 from minigen.models.loop import Family
 from minigen.models.text import EVAL_SAMPLES, SAMPLE_SEED, TextModel, refuse_the_other_kind
+from minigen.nn.conv import VisibleTapsConv
 from minigen.objectives import autoregressive as A
 from minigen.viz import pixelcnn as viz_pixelcnn
-
-
-class VisibleTapsConv(nn.MaskedConv2d):
-    """nn.MaskedConv2d (same weight, mask and numbers: tested) computed on its visible taps only.
-
-    The rows above the centre are one (c, k) convolution of the image shifted down by c rows;
-    the centre row's left part (and the centre itself for mask 'B') is one (1, c) or (1, c + 1)
-    convolution of the image shifted right. The hidden taps are never multiplied: 5 of 9
-    products for a 3x3 'B' kernel, 24 of 49 for a 7x7 'A' one. Stride 1, size kept.
-    """
-
-    def forward(self, x):
-        n, _, h, w = x.shape
-        c = self.kernel_size[0] // 2
-        width = c + 1 if self.mask_type == "B" else c                  # centre-row taps: j-c .. j-c+width-1
-        row = F.conv2d(F.pad(x, ((0, 0), (0, 0), (0, 0), (c, 0))), self.weight[:, :, c:c + 1, :width],
-                       self.bias)[..., :w]                              # (N, O, H, W)
-        if c == 0:
-            return row
-        above = F.conv2d(F.pad(x, ((0, 0), (0, 0), (c, 0), (c, c))), self.weight[:, :, :c, :])   # (N, O, H+1, W)
-        return row + above[:, :, :h]                                    # (N, O, H, W)
 
 
 class PixelCNN(nn.Module):
@@ -112,7 +92,7 @@ class PixelCNN(nn.Module):
         h = self.first(2 * x[:, :, band(self.first):r + 1] - 1)[:, :, -1:] + first   # (N, w, 1, W): row r
         maps[0][:, :, r:r + 1] = h.data
         for k, (conv, bias) in enumerate(zip(self.blocks, rest), start=1):
-            below = mg.tensor(maps[k - 1][:, :, band(conv):r + 1])   # (N, w, rows, W) of the layer below
+            below = mg.tensor(maps[k - 1][:, :, band(conv):r + 1], dtype=x.dtype)   # (N, w, rows, W): the layer below
             h = h + self.drop(conv(F.relu(below))[:, :, -1:]) + bias   # (N, w, 1, W)
             maps[k][:, :, r:r + 1] = h.data
         h = F.relu(self.hidden(F.relu(h)))                       # (N, w, 1, W)
@@ -124,7 +104,8 @@ RECIPES = {
     # chosen on a holdout: RESULTS.md, "PixelCNN"
     "pixelcnn": {"steps": 600, "batch_size": 64, "lr": 2e-3, "width": 64, "blocks": 5, "dropout": 0.2,
                  "weight_decay": 0.0, "betas": [0.9, 0.999], "lr_schedule": "cosine", "lr_warmup": 50,
-                 "max_grad_norm": 1.0, "ema": None, "eval_samples": None},   # None: 1,000 on 8x8 images, else 0
+                 "max_grad_norm": 1.0, "ema": None, "eval_samples": None,   # None: 1,000 on 8x8 images, else 0
+                 "candidates": 64},   # fills per image to resample a hole's completion from
 }
 # chosen on a holdout: RESULTS.md, "PixelCNN" (conditional)
 CONDITIONAL_RECIPES = {"pixelcnn": {"steps": 900, "dropout": 0.1}}
@@ -237,28 +218,38 @@ class PixelCNNModel(Family):
             return self.complete(options["given"], options["mask"], n, seed, temperature, labels)
         labels = self.sample_labels(n, label) if self.config.conditional else None
         blank = backend.host.zeros((n,) + self.shape, dtype="float32")
-        return self.fill(blank, 0, backend.private_generator(seed), temperature, labels)
+        return self.fill(blank, blank == 0, backend.private_generator(seed), temperature, labels)[0]
 
     def complete(self, given, mask, n, seed, temperature=1.0, labels=None):
         """The hidden pixels of ``given`` (n or 1 images, float32 (N, 1, H, W) in [0, 1]) filled in, in
-        raster order, conditioned exactly on every given pixel above them: so the hidden pixels must be
-        whole rows at the bottom (``bottom``, ``box:R,0,H,W``, or such an array). A conditional run
-        completes image i as class labels[i], or, without labels, first draws each image's label
-        from p(y | its given rows): a draw of the marginal model given those rows."""
+        raster order. When every hidden pixel comes after every given one (whole rows at the bottom,
+        say) each draw is conditioned exactly on all the given pixels. Otherwise (a hole) the pixels
+        given after the hole are seen only through importance resampling: ``candidates`` fills per
+        image, each weighted by w = p(x) / q(fill), the likelihood of the given pixels after the
+        hole's start (q: the probability of the raster-order draws), and one fill drawn per image
+        with probability w / sum w: exact as the candidates grow, toward the untempered model.
+        A conditional run completes image i as class labels[i], or, without labels, draws each
+        fill's label from p(y | the given rows above the first hidden pixel) (weighted alike)."""
         images = unit_levels(check_given(given, n, self.shape, binary=self.train_data.binary), self.train_data,
                              self.levels)
-        hidden = hidden_mask(images.shape, mask)
-        first_row = int(hidden.any(axis=(0, 1, 3)).argmax())
-        if not (hidden[..., first_row:, :].all() and not hidden[..., :first_row, :].any()):
-            raise ValueError(f"--mask {mask if isinstance(mask, str) else '(array)'}: PixelCNN draws pixels "
-                             "in raster order (row by row, top to bottom), so it conditions exactly on the "
-                             "given pixels only when they all come first: hide whole rows at the bottom "
-                             "(--mask bottom, or box:R,0,H,W)")
-        images[hidden] = 0.0
+        hidden = hidden_mask(images.shape, mask).reshape(n, -1)                     # (n, H W), raster order
+        first = hidden.argmax(axis=1)                                               # each image's first hidden pixel
+        exact = all(row[start:].all() for row, start in zip(hidden, first))       # nothing given after it
+        rows = int(first.min()) // self.shape[2]                                    # rows given in every image
+        k = 1 if exact else self.settings["candidates"]
+        images, hidden = (a.repeat(k, axis=0) for a in (images, hidden.reshape(images.shape)))
+        images[hidden] = 0.0                                                        # (n k, 1, H, W)
         rng = backend.private_generator(seed)
-        if self.config.conditional and labels is None:
-            labels = self.posterior_labels(images, first_row, rng)
-        return self.fill(images, first_row * self.shape[2], rng, temperature, labels)
+        if labels is not None:
+            labels = backend.host.asarray(labels).repeat(k)
+        elif self.config.conditional:
+            labels = self.posterior_labels(images, rows, rng)
+        images, log_q = self.fill(images, hidden, rng, temperature, labels)
+        if exact:
+            return images
+        log_w = self.image_log_likelihood(images, labels) - self.image_log_likelihood(images, labels, rows) - log_q
+        pick = A.draw(F.softmax(mg.tensor(log_w.reshape(n, k)), axis=1), rng)       # (n,): SIR
+        return images.reshape(n, k, *self.shape)[backend.host.arange(n), backend.to_host(pick)]
 
     def posterior_labels(self, images, rows, rng):
         """One label per host image (N, 1, H, W) of the model's pixels, drawn from p(y | its first
@@ -267,41 +258,49 @@ class PixelCNNModel(Family):
         posterior = A.bayes_posterior(top, self.log_prior).exp()                       # (N, C)
         return backend.to_host(A.draw(posterior, rng))                                 # (N,)
 
-    def fill(self, images, start, rng, temperature, labels=None, batch_size=1000):
-        """Draw the pixels at raster positions start.. of host images (N, 1, H, W), in order, with
-        the host generator ``rng`` (of the classes ``labels``, N ints, for a conditional run).
-        Each pixel's logits are ``PixelCNN.row_logits`` of its row: the network runs on a band of
-        rows, reusing the maps of the rows above (exact: equal to the full forward pass)."""
+    def fill(self, images, hidden, rng, temperature, labels=None, batch_size=1000):
+        """Draw the ``hidden`` pixels (booleans like images) of host images (N, 1, H, W), in raster
+        order, with the host generator ``rng`` (of the classes ``labels``, N ints, for a conditional
+        run); returns the images and log q (N,), the log-probability of the draws. Each pixel's
+        logits are ``PixelCNN.row_logits`` of its row: the network runs on a band of rows, reusing
+        the maps of the rows above (exact: equal to the full forward pass)."""
         if not temperature > 0:
             raise ValueError(f"--temperature: must be > 0, got {temperature}")
         _, _, h, w = images.shape
-        device, out = self.config.device, []
+        device, dtype, out, log_q = self.config.device, next(self.net.parameters()).dtype, [], []
         with mg.no_grad(), self.averaged():
             for i in range(0, len(images), batch_size):
-                x = mg.tensor(images[i:i + batch_size], device=device)                  # (b, 1, H, W)
+                x = mg.tensor(images[i:i + batch_size], dtype=dtype, device=device)     # (b, 1, H, W)
+                todo = backend.to_device(hidden[i:i + batch_size, 0], device)           # (b, H, W)
                 y = None if labels is None else backend.to_device(
                     backend.host.asarray(labels[i:i + batch_size], dtype="int64"), device)
                 maps = [x.xp.zeros((len(x), self.settings["width"], h, w), dtype=x.dtype)
                         for _ in range(1 + len(self.net.blocks))]
+                drawn = x.xp.zeros(len(x))                                              # (b,): log q
                 for r in range(h):
-                    if (r + 1) * w <= start:
-                        self.net.row_logits(x, r, maps, y)              # a given row: its maps only
-                        continue
-                    for c in range(max(0, start - r * w), w):
+                    for c in backend.host.flatnonzero(hidden[i:i + batch_size, 0, r].any(axis=0)):
                         logits = self.net.row_logits(x, r, maps, y)[:, :, c]            # (b, 1 or K)
-                        x.data[:, 0, r, c] = self.draw_pixel(logits, temperature, rng)
+                        level, log_p = self.draw_pixel(logits, temperature, rng)        # (b,) each
+                        x.data[:, 0, r, c] = x.xp.where(todo[:, r, c], level, x.data[:, 0, r, c])
+                        drawn += x.xp.where(todo[:, r, c], log_p, 0.0)
+                    self.net.row_logits(x, r, maps, y)                  # row r's maps, every pixel drawn
                 out.append(x.numpy())
-        return backend.host.concatenate(out).astype("float32")
+                log_q.append(backend.to_host(drawn))
+        host = backend.host
+        return host.concatenate(out).astype("float32"), host.concatenate(log_q).astype("float64")
 
     def draw_pixel(self, logits, temperature, rng):
-        """One pixel of each image, its level in [0, 1], from its logits (b, 1) (binary: 1 with
-        probability sigmoid(l / T)) or (b, K) (level k with probability softmax(l / T)_k)."""
+        """One pixel of each image from its logits (b, 1) (binary: 1 with probability sigmoid(l / T))
+        or (b, K) (level k with probability softmax(l / T)_k): its level in [0, 1] and the log of
+        the probability it was drawn with, (b,) arrays each."""
         if self.levels == 2:
             p = F.sigmoid(logits[:, 0] * (1.0 / temperature)).data                      # (b,)
             u = logits.xp.asarray(backend.to_device(rng.random(len(p)), self.config.device))
-            return (u < p).astype(logits.dtype)
-        probs = A.sampling_distribution(logits, temperature)                          # (b, K)
-        return (A.draw(probs, rng) * (1.0 / (self.levels - 1))).astype(logits.dtype)
+            level = (u < p).astype(logits.dtype)                                          # log p(level):
+            return level, -F.softplus(logits[:, 0] * ((1 - 2 * level) / temperature)).data   # -softplus(-+l/T)
+        k = A.draw(A.sampling_distribution(logits, temperature), rng)                      # (b,)
+        log_p = F.log_softmax(logits * (1.0 / temperature), axis=1).data[logits.xp.arange(len(k)), k]
+        return (k * (1.0 / (self.levels - 1))).astype(logits.dtype), log_p
 
     # ----- evaluation -----
     def evaluate(self):

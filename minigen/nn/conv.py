@@ -1,4 +1,5 @@
-"""Convolutions on images (N, C, H, W): Conv2d, ConvTranspose2d, and PixelCNN's MaskedConv2d."""
+"""Convolutions on images (N, C, H, W): Conv2d, ConvTranspose2d, and PixelCNN's MaskedConv2d (with
+VisibleTapsConv, the same layer computed on its visible taps only: what models/pixelcnn.py uses)."""
 import math
 
 from minigen import functional as F
@@ -128,3 +129,24 @@ class MaskedConv2d(Conv2d):
 
     def extra_repr(self):
         return f"{super().extra_repr()}, mask_type={self.mask_type!r}"
+
+
+class VisibleTapsConv(MaskedConv2d):
+    """nn.MaskedConv2d (same weight, mask and numbers: tested) computed on its visible taps only.
+
+    The rows above the centre are one (c, k) convolution of the image shifted down by c rows;
+    the centre row's left part (and the centre itself for mask 'B') is one (1, c) or (1, c + 1)
+    convolution of the image shifted right. The hidden taps are never multiplied: 5 of 9
+    products for a 3x3 'B' kernel, 24 of 49 for a 7x7 'A' one. Stride 1, size kept.
+    """
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        c = self.kernel_size[0] // 2
+        width = c + 1 if self.mask_type == "B" else c                  # centre-row taps: j-c .. j-c+width-1
+        row = F.conv2d(F.pad(x, ((0, 0), (0, 0), (0, 0), (c, 0))), self.weight[:, :, c:c + 1, :width],
+                       self.bias)[..., :w]                              # (N, O, H, W)
+        if c == 0:
+            return row
+        above = F.conv2d(F.pad(x, ((0, 0), (0, 0), (c, 0), (c, c))), self.weight[:, :, :c, :])   # (N, O, H+1, W)
+        return row + above[:, :, :h]                                    # (N, O, H, W)
