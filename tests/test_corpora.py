@@ -12,7 +12,7 @@ import pytest
 import minigen as mg
 from minigen.cli import main
 from minigen.data import get_dataset
-from minigen.data.datasets import load_corpus
+from minigen.data import load_corpus
 from minigen.models import family_class, make
 from minigen.models.loop import train
 from minigen.models.story import StoryModel, python_shares
