@@ -12,7 +12,8 @@ character of the whole test text in consecutive 64-character blocks.
 
 Per seed, minigen trains, then the twin, in this one process with the same BLAS threads
 (``--threads``), so that both see the same machine; the ratio of their training times is the
-comparison (a benchmark, not a test: the load on a shared machine moves both).
+comparison (a benchmark, not a test: the load on a shared machine moves both; the CPU time
+each took, also printed, moves less with it).
 
 Usage: python -m tools.investigations.shakespeare_torch_twin --seeds 0 1 2 [--threads 1] [--steps N]
        python -m tools.investigations.shakespeare_torch_twin --check   (the twin's logits against minigen's)
@@ -99,12 +100,13 @@ def twin_nll_per_character(twin, text_tokens, t):
 
 
 def train_twin(family, twin):
-    """The twin trained on the family's batches with its optimizer settings; returns seconds."""
+    """The twin trained on the family's batches with its optimizer settings; returns the seconds
+    of wall time and of this process's CPU time it took."""
     s, cfg = family.settings, family.config
     opt = torch.optim.AdamW(twin.parameters(), lr=cfg.lr, betas=tuple(s["betas"]), eps=1e-8,
                             weight_decay=s["weight_decay"])
     batches = family.batches()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for step in range(cfg.steps):
         for g in opt.param_groups:
             g["lr"] = optim.warmup_cosine(step, cfg.lr, min(s["lr_warmup"], cfg.steps), cfg.steps, s["min_lr"])
@@ -115,7 +117,7 @@ def train_twin(family, twin):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(twin.parameters(), s["max_grad_norm"])
         opt.step()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def run(seed, steps, threads):
@@ -123,10 +125,12 @@ def run(seed, steps, threads):
     settings = {**NANOGPT_CPU, **({"steps": steps} if steps else {})}
     family = make("autoregressive", "shakespeare", model="transformer", seed=seed, eval_samples=0, **settings)
     twin = twin_of(family)
+    cpu = time.process_time()
     _, mg_seconds = train_minigen(family, quiet=True)
+    mg_cpu = time.process_time() - cpu
     test = family.test_data.text
     mg_nll = float(-family.log_prob(test).sum() / (len(test[0]) - 1))
-    twin_seconds = train_twin(family, twin)
+    twin_seconds, twin_cpu = train_twin(family, twin)
     twin.eval()
     twin_nll = twin_nll_per_character(twin, family.encode(test[0], "test"), family.block_size)
     with open("/proc/loadavg") as f:
@@ -134,7 +138,8 @@ def run(seed, steps, threads):
     return {"seed": seed, "steps": family.config.steps, "threads": threads,
             "minigen_nll": round(mg_nll, 4), "twin_nll": round(twin_nll, 4),
             "minigen_train_s": round(mg_seconds, 1), "twin_train_s": round(twin_seconds, 1),
-            "ratio": round(mg_seconds / twin_seconds, 3), "load_after": float(load)}
+            "ratio": round(mg_seconds / twin_seconds, 3), "minigen_cpu_s": round(mg_cpu, 1),
+            "twin_cpu_s": round(twin_cpu, 1), "cpu_ratio": round(mg_cpu / twin_cpu, 3), "load_after": float(load)}
 
 
 def check():
