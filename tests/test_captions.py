@@ -250,3 +250,11 @@ def test_a_prompt_for_a_run_without_captions_is_refused(tiny):
     family = make("diffusion", "digits", steps=1)
     with pytest.raises(NotImplementedError, match="--prompt: this diffusion run is not captioned"):
         family.sample(1, 0, prompt="a seven")
+
+
+@pytest.mark.parametrize("family", ["diffusion", "gan"])
+def test_captioned_runs_train_and_sample_a_prompt_on_every_device(family, device, tiny):
+    model = make(family, "digits", captions=True, steps=2, batch_size=8, device=device)
+    train(model, quiet=True)
+    x = model.sample(3, 0, prompt="a thick seven leaning right", **({"sample_steps": 4} if family == "diffusion" else {}))
+    assert x.shape == (3, 1, 8, 8) and np.isfinite(x).all()

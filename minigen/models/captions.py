@@ -5,7 +5,11 @@ A caption is a few word ids (minigen/data/captions.py: [<caption>, ink, digit, t
 
     e_w = E[w]                          a learned vector per word (E: (V, d))
     h   = mean of e_w over the words    a bag of words: "a thin two" and "a two thin" are one caption
-    c   = W2 SiLU(W1 h + b1) + b2       (B, width): what a label's embedding was, in its place
+    c   = LayerNorm(W2 SiLU(W1 h + b1) + b2)     (B, width): in a label embedding's place
+
+The LayerNorm gives c the scale of a label embedding's rows (N(0, 1) entries): without it the
+caption's vector comes out about ten times smaller than z beside it in the GAN's generator, which
+then all but ignores it (RESULTS.md, "Captions").
 
 The <caption> token is always there, so the empty caption (no words: classifier-free guidance's
 "no caption") is h = E[<caption>], a learned vector of its own, as "no label" is a row of its own.
@@ -24,12 +28,13 @@ from minigen.data.captions import PAD, VOCABULARY
 
 class CaptionEncoder(nn.Module):
     """Word ids (B, L) -> (B, width): word embeddings, mean-pooled over the words given (not <pad>),
-    then Linear, SiLU, Linear. ``zero``: the last layer starts at 0 (the encoder then adds nothing)."""
+    then Linear, SiLU, Linear, LayerNorm. ``zero``: the LayerNorm's gain and bias start at 0 (the
+    encoder then gives 0: a projection discriminator starts unconditional)."""
 
     def __init__(self, width, dim=32, vocabulary=VOCABULARY, zero=False):
         super().__init__()
         self.words = nn.Embedding(len(vocabulary), dim)
-        self.body = nn.Sequential(nn.Linear(dim, width), nn.SiLU(), nn.Linear(width, width))
+        self.body = nn.Sequential(nn.Linear(dim, width), nn.SiLU(), nn.Linear(width, width), nn.LayerNorm(width))
         if zero:
             nn.init.zeros_(self.body[-1].weight)
             nn.init.zeros_(self.body[-1].bias)

@@ -208,7 +208,7 @@ class Diffusion(Family):
     RECIPES = RECIPES
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
-    CAPTIONS = {"p_attribute": 0.2}   # --captions: the conditional settings, and an attribute word's drop rate
+    CAPTIONS = {"p_attribute": 0.1, "guidance": 2.0}   # --captions; chosen on a holdout: RESULTS.md, "Captions"
     SAMPLE_OPTIONS = ("sampler", "sample_steps", "given", "mask", "label", "guidance", "prompt")
     SAMPLE_SEED = 1234    # evaluate's samples and completions
 
@@ -272,8 +272,8 @@ class Diffusion(Family):
         if guidance is not None:
             check_weight(guidance, "--guidance", "the guidance weight", "0: the conditional model alone")
             if given is not None and label is None and options.get("prompt") is None:
-                raise ValueError("--guidance: a completion without --label uses the model's no-label branch; "
-                                 "give --label K to guide it toward class K")
+                raise ValueError("--guidance: a completion without --label (or --prompt) uses the model's no-label "
+                                 "branch; give --label K (--prompt 'a seven', a captioned run) to guide it there")
         if (given is None) != (options.get("mask") is None):
             raise ValueError("--given and --mask go together: the images to complete and the pixels to fill in")
         if given is not None and not self.images:

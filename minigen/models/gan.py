@@ -73,7 +73,7 @@ class LabelledNoise(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.width = z_dim if num_classes is None else z_dim + label_dim
-        self.embed = condition_table(num_classes, label_dim)      # N(0, 1) rows: the scale of z
+        self.embed = condition_table(num_classes, label_dim)      # an Embedding's N(0, 1) rows: z's scale
 
     def forward(self, z, labels=None):
         check_network_labels(self, labels, self.num_classes is not None)
