@@ -357,6 +357,13 @@ def named_rows(ax, rows, names, title):
     ax.set_title(title, fontsize=10)
 
 
+def image_rows(rows, names, title):
+    """Batches of images (prompts, responses...), a row each, named on the left."""
+    fig, ax = plt.subplots(figsize=(7, 0.75 * len(rows) + 0.6))
+    named_rows(ax, rows, names, title)
+    return fig
+
+
 def samples_and_completions(samples, given, completions):
     """Samples; and test images with their bottom half hidden (grey), completions of each, the truth."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), width_ratios=[1.2, 1], gridspec_kw={"wspace": 0.4})
