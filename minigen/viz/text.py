@@ -27,11 +27,13 @@ def figure(model, n=60, columns=4, prompts=("mar", "jo")):
 
 def story_figure(model, prompt, n=2, length=400):
     """n passages of ``length`` characters sampled from a corpus model (seed 0), each after
-    ``prompt``, side by side as the text they are, line breaks kept."""
-    fig = new_figure(figsize=(6.5 * n, 7.5))
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    ``prompt``, one above the other as the text they are (line breaks kept, long lines cut at
+    the edge, no math markup: a "$" is a dollar)."""
+    fig = new_figure(figsize=(10, 4.2 * n))
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     for ax, text in zip(axes, model.sample(n, 0, prompt=prompt, length=length)):
-        ax.text(0, 1, text, family="monospace", fontsize=7, va="top", transform=ax.transAxes)
+        ax.text(0, 1, text, family="monospace", fontsize=7, va="top", transform=ax.transAxes,
+                clip_on=True, parse_math=False)
         ax.set_axis_off()
     fig.suptitle(f"{model.config.model} on {model.config.data}: samples after {prompt!r} (T = 1)", fontsize=10)
     return fig
