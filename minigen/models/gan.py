@@ -240,7 +240,7 @@ class GAN(Family):
     LOSSES = ("nonsaturating", "minimax", "wgan-gp")
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
-    CAPTIONS = {"p_attribute": 0.2, "p_uncond": 0.1}   # --captions: an attribute word's, and a caption's, drop rate
+    CAPTIONS = {"p_attribute": 0.2, "p_uncond": 0.1}   # --captions: word and caption drop rates (RESULTS.md, "Captions")
     SAMPLE_OPTIONS = ("label", "prompt")
     AVERAGED = ("generator",)
     SAMPLE_SEED = 1234      # the noise of evaluation samples
