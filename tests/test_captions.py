@@ -20,7 +20,7 @@ from minigen.data import get_dataset
 from minigen.models import diffusion, judge, make
 from minigen.models.captions import CaptionEncoder, drop_words
 from minigen.models.loop import train
-from minigen.runs import open_run, write_run
+from minigen.runs import open_run
 
 
 def image(pixels, value=1.0):

@@ -21,7 +21,6 @@ prompt without it means "any" (the model learns the marginal over it), and the w
 probability p_uncond, so that one network also learns the unconditional model.
 """
 import minigen as mg
-import minigen.functional as F
 from minigen import nn
 from minigen.data.captions import PAD, VOCABULARY
 
