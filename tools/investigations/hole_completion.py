@@ -15,7 +15,7 @@ Without --run, a default run of the family is trained first (the defaults a user
 --holdout trains it on the training split's first part and measures on the held digits
 (tools/holdout/holdout.py ``carve``, its judge trained on the fit part alone): the way to choose
 a completion setting, each value of --setting measured on the same trained model.
-Results: RESULTS.md, "Completions".
+Results: RESULTS.md, "Diffusion" (painting a hole) and "Completions".
 """
 import argparse
 import json
