@@ -208,7 +208,7 @@ class Diffusion(Family):
     RECIPES = RECIPES
     DATA = ("8gaussians", "swissroll", "digits", "idx:")
     CONDITIONAL = True
-    CAPTIONS = {"p_attribute": 0.1, "guidance": 2.0}   # --captions; chosen on a holdout: RESULTS.md, "Captions"
+    CAPTIONS = {"p_attribute": 0.05, "guidance": 2.0}   # --captions; chosen on a holdout: RESULTS.md, "Captions"
     SAMPLE_OPTIONS = ("sampler", "sample_steps", "given", "mask", "label", "guidance", "prompt")
     SAMPLE_SEED = 1234    # evaluate's samples and completions
 

@@ -6,6 +6,8 @@ default run gives it (holdout.make_for_epochs), then asks the caption metrics' p
 (models/judge.py ``caption_metrics``: every digit with each ink word, each slant, and both; 20
 samples a prompt). Diffusion: one training per setting, then a sweep of the guidance weight W,
 which only sampling sees (DDIM-50, as `minigen eval`'s caption metrics). Never the test split.
+Also the fallback: prompts without attributes ("a seven", 100 a digit) should draw each ink and
+slant word about a third of the time (the marginal); printed, the share of each word.
 
 Usage: python -m tools.holdout.captions_holdout FAMILY [key=value ...] [--weights 0,1,2] [--seed S]
 (e.g. `diffusion p_attribute=0.3`, `gan label_dim=32`)
@@ -16,6 +18,9 @@ import argparse
 import ast
 import time
 
+import numpy as np
+
+from minigen.data import captions as C
 from minigen.models import judge
 from minigen.models.loop import train
 from tools.holdout.holdout import carve, make_for_epochs
@@ -45,6 +50,11 @@ def main():
                                                                **options), model.captions, fit)
         print(f"  W={w}: " + ", ".join(f"{k[len('caption_'):]} {r[k]:.3f}" for k in KEYS)
               + f" (sampling {time.perf_counter() - start:.0f} s)", flush=True)
+        digits = [d for d in range(10) for _ in range(100)]
+        x = model.sample(len(digits), model.SAMPLE_SEED, prompt=[C.caption(d) for d in digits], **options)
+        ink, slant = (np.bincount(b, minlength=3) / len(b) for b in model.captions.attributes(x, digits))
+        print(f"  W={w}, the fallback 'a DIGIT': ink thin/medium/thick {ink.round(3).tolist()}, slant "
+              f"left/upright/right {slant.round(3).tolist()}", flush=True)
 
 
 if __name__ == "__main__":
