@@ -17,7 +17,9 @@ ink, slant) caption has training examples. The terciles are measured on the trai
 
 A prompt is parsed with the same grammar (``parse``): "a" or "an", then the words in any order;
 an attribute left out means "any" (training drops each attribute word at a rate, so the model
-learns the marginal over it); the empty prompt means "no caption", the unconditional model.
+learns p(x | the words given), the marginal over the word left out; guided sampling favours its
+typical members: "a seven" draws mostly medium, upright sevens, RESULTS.md "Captions"); the empty
+prompt means "no caption", the unconditional model.
 Refused, with the vocabulary: an unknown word, two words of one slot ("a thick thin seven"),
 no digit name in a non-empty prompt, "leaning" without left or right.
 

@@ -17,7 +17,8 @@ A real text-to-image model reads free text with a large transformer trained on h
 millions of image-caption pairs (CLIP, T5); the mechanism it plugs into is the same.
 
 Training drops words (``drop_words``): each attribute word with probability p_attribute, so that a
-prompt without it means "any" (the model learns the marginal over it), and the whole caption with
+prompt without it means "any" (the model learns the marginal over it; guided, it draws that
+marginal's typical members), and the whole caption with
 probability p_uncond, so that one network also learns the unconditional model.
 """
 import minigen as mg
