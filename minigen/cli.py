@@ -315,8 +315,9 @@ def parser():
     s.add_argument("--sample-steps", type=_count(1), help="diffusion: denoising steps (DDIM default 50)")
     s.add_argument("--temperature", type=_positive_float, help="autoregressive: divide the logits by T")
     s.add_argument("--top-k", type=_count(1), help="autoregressive: draw from the K likeliest only")
-    s.add_argument("--prompt", help="autoregressive text: every sample starts with this text; "
-                                   "captioned runs: the caption to draw (\"a thin two leaning left\")")
+    s.add_argument("--prompt", help="autoregressive text: every sample starts with this text; captioned "
+                                   "runs (--captions): the caption to draw, e.g. 'a thin two leaning left' "
+                                   "(without it: 'a zero', 'a one', ... in turn; '' = no caption)")
     s.add_argument("--label", type=int, help="conditional runs: samples of class K")
     s.add_argument("--guidance", type=float, help="conditional diffusion: classifier-free guidance weight")
     s.add_argument("--given", help="images: FILE.npy (N, C, H, W) in [0, 1] whose unmasked pixels are kept; "

@@ -231,7 +231,7 @@ def test_a_hole_is_filled_from_the_exact_conditional_by_importance_resampling():
 @pytest.mark.parametrize("options, error, message", [
     ({"given": np.zeros((1, 1, 8, 8), np.float32)}, ValueError, "--given and --mask go together"),
     ({"given": np.full((1, 1, 8, 8), 0.5, np.float32), "mask": "bottom"}, ValueError, "binary"),
-    ({"prompt": "a"}, NotImplementedError, "--prompt: is for autoregressive text runs"),
+    ({"prompt": "a"}, NotImplementedError, "--prompt: is for autoregressive text runs and captioned runs"),
     ({"top_k": 2}, NotImplementedError, "--top-k: is for autoregressive text runs"),
     ({"label": 1}, NotImplementedError, "not conditional"),
 ])

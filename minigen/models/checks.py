@@ -12,8 +12,9 @@ from minigen.data import captions
 
 # which runs take a sampling option: said when a run that does not take it is given it
 TAKEN_BY = {"sampler": "diffusion", "sample_steps": "diffusion", "guidance": "conditional diffusion",
-            "temperature": "autoregressive", "top_k": "autoregressive text", "prompt": "autoregressive text",
-            "given": "image diffusion and PixelCNN", "mask": "image diffusion and PixelCNN",
+            "temperature": "autoregressive", "top_k": "autoregressive text",
+            "prompt": "autoregressive text runs and captioned", "length": "autoregressive text and music",
+            "given": "image diffusion, VAE, PixelCNN and music", "mask": "image diffusion, VAE, PixelCNN and music",
             "label": "conditional"}
 
 
