@@ -1,6 +1,7 @@
 """Run folders (minigen/runs.py): Ctrl-C saves the work as a partial run, `train --resume`
 continues it to the uninterrupted run's checkpoint, byte for byte."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,14 +19,15 @@ def _minigen(*args, **kw):
 
 
 def _interrupt_once_training(process, timeout=120):
-    """Send Ctrl-C (SIGINT) once the progress bar shows that training has begun."""
+    """Send Ctrl-C (SIGINT) once the progress bar shows steps done (the bar reads 0/N before the
+    first step: a signal then, on a loaded machine, stops the run before any step)."""
     seen = bytearray()
     started = threading.Event()
 
     def read():
         for chunk in iter(lambda: process.stderr.read1(256), b""):
             seen.extend(chunk)
-            if b"step" in seen:
+            if re.search(rb"\b[1-9][0-9]*/[0-9]+ \[", bytes(seen)):
                 started.set()
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

@@ -16,8 +16,6 @@ Each number comes with its floor: the value that true samples get at the same sa
 (fresh 2-D points; for images, training images against the test split). The formulas
 themselves are in minigen/metrics.py.
 """
-import numpy as np
-
 import minigen as mg
 import minigen.functional as F
 from minigen import backend, metrics
@@ -108,7 +106,7 @@ def caption_metrics(sample, captions, train_data, per_prompt=None):
     per_prompt = CAPTION_SAMPLES if per_prompt is None else per_prompt
     asked = ([("ink", d, i, None) for d in digits for i in inks] + [("slant", d, None, k) for d in digits for k in inks]
              + [("both", d, i, k) for d in digits for i in inks for k in inks])
-    group, digit, ink, slant = (np.repeat([-1 if v is None else v for v in column], per_prompt)
+    group, digit, ink, slant = (backend.host.repeat([-1 if v is None else v for v in column], per_prompt)
                                 for column in zip(*asked))                     # (N,) each; -1: not asked
     x = sample([words.caption(*a[1:]) for a in asked for _ in range(per_prompt)])   # (N, 1, H, W) in [0, 1]
     probs, _ = judge_outputs(digit_judge(train_data.name), train_data.from_unit(x))
