@@ -60,8 +60,8 @@ def cmd_train(args):
     except (ValueError, OSError) as exc:  # bad settings, or data files missing / malformed (idx:PATH)
         raise UsageError(str(exc)) from None
     config = family.config
-    if config.batch_size > len(family.train_data):
-        raise UsageError(f"--batch-size {config.batch_size} is larger than the {len(family.train_data)} "
+    if config.batch_size > family.training_examples():
+        raise UsageError(f"--batch-size {config.batch_size} is larger than the {family.training_examples()} "
                          f"training examples of {config.data}")
     history, seconds = train(family, quiet=args.quiet)
     _finish(family, write_run(family, history, seconds, config.out), seconds, args.quiet)
@@ -138,7 +138,9 @@ def cmd_sample(args):
         raise UsageError(f"sample: this run makes {'text' if text else 'arrays'}: --out must end in "
                          f"{'.txt' if text else '.npy'}, got {out.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if text:
+    if text and "length" in family.SAMPLE_OPTIONS:   # passages of a corpus: each under a header line
+        out.write_text("".join(f"=== sample {k + 1} of {len(samples)} ===\n{s}\n\n" for k, s in enumerate(samples)))
+    elif text:                                      # names: one a line
         out.write_text("".join(f"{s}\n" for s in samples))
     else:
         import numpy as np
@@ -329,7 +331,8 @@ def parser():
                                                           "without an end token: characters to write")
     s.add_argument("--mask-file", help="images: M.npy, a boolean array (H, W) or the images' shape, "
                                        "True where to fill in")
-    s.add_argument("--out", required=True, help="FILE.npy for arrays, FILE.txt for text; music: "
+    s.add_argument("--out", required=True, help="FILE.npy for arrays; FILE.txt for text (names one a line, "
+                                               "passages each under a header line); music: "
                                                "FILE.mid, FILE.wav, FILE.npy or FILE.png")
     s.set_defaults(parser=s, run=cmd_sample)
 

@@ -156,7 +156,24 @@ def test_train_sample_eval_through_the_command_line(tmp_path, capsys):
     out = tmp_path / "code.txt"
     main(["sample", str(run), "--n", "2", "--prompt", "def ", "--length", "40", "--out", str(out)])
     text = out.read_text()
-    assert text.startswith("def ") and len(text) >= 2 * 44
+    assert text.startswith("=== sample 1 of 2 ===\ndef ") and len(text) >= 2 * 44
     main(["eval", str(run)])
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["nll_per_token"] > 0 and "tokenize_share" in metrics
+
+
+def test_shakespeare_trains_from_the_command_line_and_writes_passages_under_headers(tmp_path, capsys):
+    # the corpus is one training document: --batch-size counts its windows, not its documents
+    run = tmp_path / "run"
+    main(["train", "autoregressive", "--data", "shakespeare", "--model", "bigram", "--steps", "3", "--out", str(run),
+          "--quiet"])
+    out = tmp_path / "scene.txt"
+    main(["sample", str(run), "--n", "2", "--prompt", "ROMEO:", "--length", "80", "--out", str(out)])
+    parts = out.read_text().split("=== sample ")
+    assert parts[0] == "" and [p.split("\n", 1)[0] for p in parts[1:]] == ["1 of 2 ===", "2 of 2 ==="]
+    assert all(p.split("\n", 1)[1].startswith("ROMEO:") for p in parts[1:])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "autoregressive", "--data", "shakespeare", "--batch-size", "2000000", "--steps", "1",
+              "--out", str(tmp_path / "big")])
+    assert "training examples of shakespeare" in capsys.readouterr().err

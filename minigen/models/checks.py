@@ -58,6 +58,11 @@ class Checks:
                                      for k, p in enumerate(prompts)])
         return captions.tokens(digits, inks, slants)
 
+    def training_examples(self):
+        """How many training examples a batch is drawn from (--batch-size may not pass it): the
+        training split's items; a corpus's places to start a window (story.py)."""
+        return len(self.train_data)
+
     def sample_labels(self, n, label=None):
         """The class each of n samples of a conditional run is drawn for, a list of n ints:
         ``label`` (--label K) for all of them, or without it 0, 1, ..., C-1 in turn, so that every

@@ -96,6 +96,9 @@ class StoryModel(Family):
         return backend.host.asarray([self.index[ch] for ch in text], dtype="int64")
 
     # ----- training: random windows, as nanoGPT's get_batch -----
+    def training_examples(self):
+        return len(self.text) - self.block_size                  # the windows a batch draws from
+
     def batches(self):
         """Endless batches of windows (B, T + 1) on the run's device, each at a random place of
         the training text. Step k draws from a generator seeded by (seed, k): a run resumed at
