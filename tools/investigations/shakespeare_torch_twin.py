@@ -33,33 +33,10 @@ import torch.nn.functional as tF
 
 import minigen as mg
 from minigen import optim
+from minigen.bench.torch_steps import GPTBlock
 from minigen.models import make
 from minigen.models.loop import train as train_minigen
 from minigen.models.story import NANOGPT_CPU
-
-
-class Attention(tnn.Module):
-    def __init__(self, c, heads):
-        super().__init__()
-        self.heads = heads
-        self.qkv, self.proj = tnn.Linear(c, 3 * c), tnn.Linear(c, c)
-
-    def forward(self, x):                                              # (B, T, C)
-        b, t, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        y = tF.scaled_dot_product_attention(q, k, v, is_causal=True)   # (B, H, T, D)
-        return self.proj(y.transpose(1, 2).reshape(b, t, c))
-
-
-class Block(tnn.Module):
-    def __init__(self, c, heads):
-        super().__init__()
-        self.ln1, self.attn, self.ln2 = tnn.LayerNorm(c), Attention(c, heads), tnn.LayerNorm(c)
-        self.mlp = tnn.Sequential(tnn.Linear(c, 4 * c), tnn.GELU(approximate="tanh"), tnn.Linear(4 * c, c))
-
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
 
 
 class TwinTransformer(tnn.Module):
@@ -68,7 +45,7 @@ class TwinTransformer(tnn.Module):
     def __init__(self, vocab, block_size, c, layers, heads):
         super().__init__()
         self.tok, self.pos = tnn.Embedding(vocab, c), tnn.Embedding(block_size, c)
-        self.blocks = tnn.Sequential(*[Block(c, heads) for _ in range(layers)])
+        self.blocks = tnn.Sequential(*[GPTBlock(c, heads) for _ in range(layers)])   # the benchmark's block
         self.ln_f, self.head = tnn.LayerNorm(c), tnn.Linear(c, vocab)
 
     def forward(self, tokens):                                         # (B, T) -> (B, T, V)

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.maintenance.build_data import write_or_check
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "minigen" / "data"
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -77,17 +79,7 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="compare with the files in --out, write nothing")
     args = parser.parse_args(argv)
     files = {"shakespeare.txt.gz": gz_bytes(shakespeare(args.shakespeare)), "code.txt.gz": gz_bytes(code())}
-    status = 0
-    for fname, data in files.items():
-        path = args.out / fname
-        if args.check:
-            same = path.exists() and path.read_bytes() == data
-            print(f"{fname}: {'identical' if same else 'DIFFERS'}")
-            status |= not same
-        else:
-            path.write_bytes(data)
-            print(f"{fname}: {len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()}")
-    return status
+    return write_or_check(files, args.out, args.check)
 
 
 if __name__ == "__main__":

@@ -159,10 +159,16 @@ def main(argv=None):
             fetched_wheel, fetched_sdist = fetch_sources(tmp)
             wheel, sdist = wheel or fetched_wheel, sdist or fetched_sdist
         files = build(wheel, sdist)
+    return write_or_check(files, args.out, args.check)
+
+
+def write_or_check(files, out, check):
+    """Write ``files`` ({name: bytes}) into the folder ``out``, or (``check``) compare them with the
+    files there and write nothing; returns the exit status (1 if any differs)."""
     status = 0
     for fname, data in files.items():
-        path = args.out / fname
-        if args.check:
+        path = out / fname
+        if check:
             same = path.exists() and path.read_bytes() == data
             print(f"{fname}: {'identical' if same else 'DIFFERS'}")
             status |= not same
