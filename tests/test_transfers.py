@@ -42,6 +42,7 @@ RUNS = [   # each family, and each kind of data it takes; widths small: the coun
     ("autoregressive", "names", {}),
     ("autoregressive", "digits-binary", {"conditional": True, **SMALL}),
     ("diffusion", "digits", {"conditional": True, "T": 10}),
+    ("diffusion", "digits", {"captions": True, "T": 10}),
 ]
 
 
@@ -114,3 +115,12 @@ def test_a_batch_is_cut_on_the_device(stand_in):
     x, y = batches[0]
     assert x.device == "cuda:0" and y.device == "cuda:0"
     np.testing.assert_array_equal(x.numpy(), np.arange(20.0).reshape(10, 2)[y.numpy()])
+
+
+@pytest.mark.parametrize("data", ["shakespeare", "code"])
+def test_a_storyteller_copies_its_text_once_and_its_window_starts_in_a_few_copies(stand_in, data):
+    family = make("autoregressive", data, model="bigram", device="cuda", seed=0, steps=STEPS, batch_size=8)
+    stand_in.reset_counts()
+    train(family, quiet=True)
+    assert stand_in.counts["h2d"] <= 3, stand_in.counts       # the text, the offsets, one block of starts
+    assert stand_in.counts["sync"] <= STEPS // READ_EVERY, stand_in.counts

@@ -28,6 +28,7 @@ from minigen.objectives import autoregressive as A
 from minigen.viz import text as viz_text
 
 NEWLINE = "\n"
+STARTS_AT_ONCE = 500     # steps whose window starts go to the device in one copy
 
 # nanoGPT's CPU recipe (its README: config/train_shakespeare_char.py with 4 layers, 4 heads, width
 # 128, context 64, batch 12, 2,000 steps, no dropout): the anchor minigen is measured against
@@ -102,14 +103,17 @@ class StoryModel(Family):
     def batches(self):
         """Endless batches of windows (B, T + 1) on the run's device, each at a random place of
         the training text. Step k draws from a generator seeded by (seed, k): a run resumed at
-        step k sees the batches an uninterrupted run sees from k on."""
-        host, t, step = backend.host, self.block_size, self.step_count
-        offsets = host.arange(t + 1)
+        step k sees the batches an uninterrupted run sees from k on. The text goes to the device
+        once and the starts of STARTS_AT_ONCE steps at a time; each batch is cut there."""
+        host, t, step, device = backend.host, self.block_size, self.step_count, self.config.device
+        text = backend.to_device(self.text, device)                                     # (N,)
+        offsets = backend.to_device(host.arange(t + 1), device)                         # (T + 1,)
         while True:
-            rng = backend.private_generator((self.config.seed, step))
-            starts = rng.integers(0, len(self.text) - t, self.config.batch_size)       # (B,)
-            yield backend.to_device(self.text[starts[:, None] + offsets], self.config.device)   # (B, T + 1)
-            step += 1
+            starts = host.stack([backend.private_generator((self.config.seed, k)).integers(
+                0, len(self.text) - t, self.config.batch_size) for k in range(step, step + STARTS_AT_ONCE)])
+            for row in backend.to_device(starts, device):                                # (B,) each step
+                yield text[row[:, None] + offsets]                                      # (B, T + 1)
+            step += STARTS_AT_ONCE
 
     def step(self, windows):
         x, y = A.shift(windows)                                  # (B, T) each: y_t is the character after x_t
