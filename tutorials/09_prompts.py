@@ -279,7 +279,11 @@ glue("read_mean", f"{read_mean:.0%}")
 
 # %% [markdown]
 # The judge reads {glue:text}`read_painted` of the painted digits correctly, and
-# {glue:text}`read_mean` with the training mean in the hole.
+# {glue:text}`read_mean` with the training mean in the hole. Whether one fill beats the mean
+# pixel depends on the model and the data: a single draw of sixteen binary pixels is one guess,
+# while the mean pixel is a soft average that the judge reads easily; several draws and a vote,
+# as for the halves above, or a model of the grey digits, do better. The README's "Painting a
+# hole" table compares the families' defaults on the grey digits, where every fill beats the mean.
 # Diffusion paints a hole by noising the given pixels to each step's level (RePaint), and the
 # VAE by a Markov chain that alternates a code given the picture and a picture given the code;
 # the README's "Painting a hole" table compares the three on the same test digits.
